@@ -1,0 +1,57 @@
+"""Copier extension: the tier profiles from tiers.toml, exposed to questions and templates.
+
+Loaded by path from copier.yml. Pure helpers (``load_tiers``, ``monthly_estimate``) are also
+imported by the template's own tests, so nothing here may depend on a render being under way.
+"""
+
+from __future__ import annotations
+
+import secrets
+import tomllib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from copier_template_extensions import ContextHook
+
+TIERS_FILE = Path(__file__).with_name("tiers.toml")
+
+
+@cache
+def load_tiers() -> dict[str, Any]:
+    """The parsed tiers.toml (prices, variants, tiers)."""
+    with TIERS_FILE.open("rb") as file:
+        return tomllib.load(file)
+
+
+def monthly_estimate(tier: str) -> int:
+    """The tier's monthly estimate in USD: the sum of its cost lines."""
+    return sum(line["usd"] for line in load_tiers()["tiers"][tier]["costs"].values())
+
+
+def tier_label(tier: str) -> str:
+    """How a tier is shown in the question: name, what it runs on, monthly estimate."""
+    profile = load_tiers()["tiers"][tier]
+    return f"{tier}: {profile['summary']} (about ${monthly_estimate(tier)}/month)"
+
+
+def new_secret(length: int = 32) -> str:
+    """A fresh random secret, URL-safe, for the generated .env (never stored in answers)."""
+    return secrets.token_urlsafe(length)
+
+
+class ContextUpdater(ContextHook):
+    """Adds ``tiers`` (all profiles), ``prices`` and, once ``tier`` is answered, ``profile``."""
+
+    def hook(self, context: dict[str, Any]) -> None:
+        data = load_tiers()
+        context["tiers"] = data["tiers"]
+        context["prices"] = data["prices"]
+        context["tier_label"] = tier_label
+        context["monthly_estimate"] = monthly_estimate
+        context["new_secret"] = new_secret
+        # The hook also runs while questions are asked, before `tier` has an answer.
+        tier = context.get("tier")
+        if tier in data["tiers"]:
+            context["profile"] = data["tiers"][tier]
+            context["profile_monthly_usd"] = monthly_estimate(tier)
