@@ -1,0 +1,101 @@
+"""NeoForge's test suite: render every variant with the real copier CLI and run, inside each
+generated project, the commands a founder would run.
+
+    nox                          # the default run: lint, template tests, every variant
+    nox -s "variant(mvp, frontend)"
+    nox -l                       # every session
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tomllib
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+sys.path.insert(0, str(ROOT))
+
+from tests import variant_checks  # noqa: E402  (needs ROOT on sys.path)
+
+nox.needs_version = ">=2025.2.9"
+nox.options.default_venv_backend = "uv"
+nox.options.reuse_venv = "yes"
+nox.options.error_on_external_run = True
+nox.options.sessions = ["lint", "tests", "variant"]
+
+PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
+TIER_DATA = tomllib.loads((ROOT / "extensions" / "tiers.toml").read_text())
+
+
+def variant_id(tier: str, frontend: bool) -> str:
+    return f"{tier}, {'frontend' if frontend else 'api-only'}"
+
+
+# The curated variant table lives in tiers.toml, next to the tiers it covers.
+VARIANTS = [
+    nox.param(v["tier"], v["frontend"], id=variant_id(v["tier"], v["frontend"]))
+    for v in TIER_DATA["variants"]
+]
+# Each variant gets its own Redis database number, so variants never see each other's keys.
+VARIANT_INDEX = {(v["tier"], v["frontend"]): i + 1 for i, v in enumerate(TIER_DATA["variants"])}
+
+
+def install_group(session: nox.Session, group: str) -> None:
+    session.install(*nox.project.dependency_groups(PYPROJECT, group))
+
+
+def render(session: nox.Session, dest: Path, **answers: object) -> Path:
+    """Render the working tree of this template with the plain copier CLI, as a founder would."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    data = [f"--data={key}={value}" for key, value in answers.items()]
+    # --vcs-ref=HEAD renders the working tree, uncommitted changes included.
+    session.run(
+        "copier", "copy", "--trust", "--defaults", "--quiet", "--vcs-ref=HEAD",
+        *data, str(ROOT), str(dest),
+    )  # fmt: skip
+    return dest
+
+
+def init_git(session: nox.Session, project: Path) -> None:
+    """Commit the fresh project, as a founder's first commit (copier update needs one)."""
+    git = ["git", "-C", str(project), "-c", "user.name=NeoForge CI", "-c", "user.email=ci@example.com"]
+    session.run(*git, "init", "--quiet", "--initial-branch=main", external=True)
+    session.run(*git, "add", "--all", external=True)
+    session.run(*git, "commit", "--quiet", "--message=Initial commit from NeoForge", external=True)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Ruff on the template repository's own Python code."""
+    install_group(session, "lint")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The template's fast tests (pytest + pytest-copie): rendering, answers, tier data."""
+    install_group(session, "test")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+@nox.parametrize(("tier", "frontend"), VARIANTS)
+def variant(session: nox.Session, tier: str, frontend: bool) -> None:
+    """Render one variant, commit it, then run the generated project's own checks."""
+    install_group(session, "render")
+    slug = f"nf-{tier}-{'web' if frontend else 'api'}"
+    project = render(
+        session, Path(session.create_tmp()) / slug, project_name=slug, tier=tier, frontend=frontend
+    )
+    init_git(session, project)
+    target = variant_checks.Variant(
+        tier=tier, frontend=frontend, project=project, slug=slug, index=VARIANT_INDEX[(tier, frontend)]
+    )
+    for check in variant_checks.ALL:
+        check(session, target)
+

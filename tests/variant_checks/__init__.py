@@ -1,0 +1,12 @@
+"""Checks the nox `variant` session runs inside one rendered project, one module per area.
+
+Each module exposes ``run(session, variant)``; ``ALL`` is the order they run in. A check drives the
+generated project's own commands or a real validator, never a re-implementation.
+"""
+
+from tests.variant_checks import backend
+from tests.variant_checks.common import Variant
+
+ALL = [backend.run]
+
+__all__ = ["ALL", "Variant"]
