@@ -62,7 +62,7 @@ def render(session: nox.Session, dest: Path, **answers: object) -> Path:
 
 def init_git(session: nox.Session, project: Path) -> None:
     """Commit the fresh project, as a founder's first commit (copier update needs one)."""
-    git = ["git", "-C", str(project), "-c", "user.name=NeoForge CI", "-c", "user.email=ci@example.com"]
+    git = ["git", "-C", str(project), "-c", "user.name=Founder", "-c", "user.email=f@example.com"]
     session.run(*git, "init", "--quiet", "--initial-branch=main", external=True)
     session.run(*git, "add", "--all", external=True)
     session.run(*git, "commit", "--quiet", "--message=Initial commit from NeoForge", external=True)
@@ -93,9 +93,7 @@ def variant(session: nox.Session, tier: str, frontend: bool) -> None:
         session, Path(session.create_tmp()) / slug, project_name=slug, tier=tier, frontend=frontend
     )
     init_git(session, project)
-    target = variant_checks.Variant(
-        tier=tier, frontend=frontend, project=project, slug=slug, index=VARIANT_INDEX[(tier, frontend)]
-    )
+    index = VARIANT_INDEX[(tier, frontend)]
+    target = variant_checks.Variant(tier, frontend, project, slug, index)
     for check in variant_checks.ALL:
         check(session, target)
-

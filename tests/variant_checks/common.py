@@ -30,7 +30,9 @@ class Variant:
 def fresh_database(session: nox.Session, name: str) -> str:
     """Drop and create database `name` on the local PostgreSQL; return its asyncpg URL."""
     admin = f"{POSTGRES_URL}/postgres"
-    session.run("psql", admin, "-qc", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', external=True)
+    session.run(
+        "psql", admin, "-qc", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', external=True
+    )
     session.run("psql", admin, "-qc", f'CREATE DATABASE "{name}"', external=True)
     return f"{POSTGRES_URL.replace('postgresql://', 'postgresql+asyncpg://', 1)}/{name}"
 
@@ -38,7 +40,7 @@ def fresh_database(session: nox.Session, name: str) -> str:
 def run_in_project(session: nox.Session, variant: Variant, *args: str, **env: str) -> None:
     """Run one of the generated project's own commands, in the project, as a founder's shell would.
 
-    The nox session's virtualenv variables are removed so uv uses the project's own .venv and Python.
+    The nox session's virtualenv variables are removed: uv must use the project's .venv and Python.
     """
     with session.chdir(variant.project):
         session.run(*args, external=True, env={**NOT_THE_NOX_VENV, **env})

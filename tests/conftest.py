@@ -1,0 +1,46 @@
+"""Shared fixtures for the template's own tests (pytest-copie renders with unsafe=True)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+sys.path.insert(0, str(ROOT / "extensions"))
+
+from context import load_tiers  # noqa: E402  (extensions/ is not a package)
+
+TIERS = load_tiers()["tiers"]
+VARIANTS = load_tiers()["variants"]
+
+# Directories a generated project may grow locally that are not template output.
+NOT_RENDERED = {".git", ".venv", "node_modules", "__pycache__", ".pytest_cache", ".ruff_cache"}
+
+
+def rendered_files(project: Path) -> list[Path]:
+    """Every file the template wrote into `project`."""
+    return sorted(
+        path
+        for path in project.rglob("*")
+        if path.is_file() and not NOT_RENDERED.intersection(path.relative_to(project).parts)
+    )
+
+
+def variant_id(variant: dict) -> str:
+    return f"{variant['tier']}-{'frontend' if variant['frontend'] else 'api-only'}"
+
+
+@pytest.fixture
+def render(copie) -> Callable[..., Path]:
+    """Render the template with `answers` on top of the defaults; fail the test if it errors."""
+
+    def _render(**answers: object) -> Path:
+        result = copie.copy(extra_answers=answers)
+        assert result.exit_code == 0, result.exception
+        assert result.project_dir is not None
+        return result.project_dir
+
+    return _render

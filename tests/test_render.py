@@ -1,0 +1,74 @@
+"""Every variant renders completely: no template syntax, no .jinja suffix, no secret in answers."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+from conftest import TIERS, VARIANTS, rendered_files, variant_id
+
+# Unrendered Jinja of this template: our own variables or block tags. GitHub `${{ }}`
+# expressions and Go templates in Prometheus/Alertmanager/Grafana files are legitimate output.
+LEFTOVER_JINJA = re.compile(
+    r"\{\{-?\s*(project_|tier|profile|prices|domain|frontend|python_version|author_|description"
+    r"|new_secret|monthly_estimate|_copier)"
+    r"|\{%-?\s*(if|elif|else|endif|for|endfor|set|raw|endraw|include|macro)\b"
+)
+SECRET_NAMES = ("SECRET_KEY", "POSTGRES_PASSWORD", "REDIS_PASSWORD")
+
+
+def env_values(project) -> dict[str, str]:
+    lines = (project / ".env").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=variant_id)
+def test_variant_renders_without_leftover_template_syntax(render, variant) -> None:
+    project = render(tier=variant["tier"], frontend=variant["frontend"])
+    files = rendered_files(project)
+    assert (project / "backend" / "app" / "main.py") in files
+    for path in files:
+        relative = path.relative_to(project)
+        assert ".jinja" not in path.name, f"{relative} kept its .jinja suffix"
+        assert "{{" not in str(relative) and "{%" not in str(relative), (
+            f"unrendered name {relative}"
+        )
+        text = path.read_bytes().decode("utf-8", errors="ignore")
+        match = LEFTOVER_JINJA.search(text)
+        assert match is None, f"{relative}: unrendered template syntax {match.group(0)!r}"
+
+
+@pytest.mark.parametrize("tier", sorted(TIERS))
+def test_every_tier_records_its_answers_and_only_asks_domain_from_mvp_up(render, tier) -> None:
+    project = render(tier=tier)
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["tier"] == tier
+    assert ("domain" in answers) == (tier != "dev")
+
+
+@pytest.mark.parametrize("tier", sorted(TIERS))
+def test_secrets_go_to_env_and_never_to_the_answers_file(render, tier) -> None:
+    project = render(tier=tier)
+    secrets = env_values(project)
+    assert set(SECRET_NAMES) <= set(secrets)
+    assert all(len(value) >= 32 for value in secrets.values())
+    answers_text = (project / ".copier-answers.yml").read_text()
+    for name, value in secrets.items():
+        assert value not in answers_text, f"{name}'s value leaked into .copier-answers.yml"
+    assert not re.search(r"secret|password", answers_text, re.IGNORECASE)
+    assert ".env" in (project / ".gitignore").read_text().splitlines()
+    assert (project / ".env.example").read_text().count("change-me") >= len(SECRET_NAMES)
+
+
+def test_two_renders_with_the_same_answers_differ_only_in_secrets(render) -> None:
+    first, second = render(tier="mvp"), render(tier="mvp")
+    names = [path.relative_to(first) for path in rendered_files(first)]
+    assert names == [path.relative_to(second) for path in rendered_files(second)]
+    differing = {
+        str(name) for name in names if (first / name).read_bytes() != (second / name).read_bytes()
+    }
+    assert differing == {".env"}
+    first_env, second_env = env_values(first), env_values(second)
+    assert first_env.keys() == second_env.keys()
+    assert all(first_env[name] != second_env[name] for name in SECRET_NAMES)

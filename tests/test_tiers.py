@@ -1,0 +1,62 @@
+"""The tier data file is complete and its budgets add up; questions show its numbers."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from conftest import ROOT, TIERS, VARIANTS
+from context import load_tiers, monthly_estimate, tier_label
+
+TTL_CLASSES = ["high_change", "medium_change", "low_change"]
+
+
+@pytest.mark.parametrize("tier", sorted(TIERS))
+def test_profile_has_every_setting_the_templates_use(tier) -> None:
+    profile = TIERS[tier]
+    assert list(profile["cache_ttl_seconds"]) == TTL_CLASSES
+    ttls = [profile["cache_ttl_seconds"][name] for name in TTL_CLASSES]
+    assert ttls == sorted(ttls) and ttls[0] > 0, "faster-changing data must expire sooner"
+    assert profile["redis"]["policy"] == "allkeys-lru"
+    assert profile["redis"]["maxmemory_mb"] > 0
+    assert profile["db_pool"]["size"] > 0 and profile["db_pool"]["timeout_seconds"] > 0
+    assert profile["api_workers"] >= 1
+
+
+def test_estimates_match_the_tier_promises() -> None:
+    assert monthly_estimate("dev") == 0
+    assert 15 <= monthly_estimate("mvp") <= 20
+    assert monthly_estimate("growth") >= 110
+    prices = load_tiers()["prices"]
+    assert prices["as_of"] and prices["source"], "prices need a date and a source"
+
+
+def test_mvp_containers_fit_the_droplet() -> None:
+    mvp = TIERS["mvp"]
+    used = sum(mvp["memory_limits_mb"].values()) + mvp["system_reserve_mb"]
+    assert used <= mvp["droplet_ram_mb"], f"{used} MB of limits + reserve > {mvp['droplet_ram_mb']}"
+
+
+def test_mvp_pool_fits_postgres_connections() -> None:
+    mvp = TIERS["mvp"]
+    per_worker = mvp["db_pool"]["size"] + mvp["db_pool"]["max_overflow"]
+    assert mvp["api_workers"] * per_worker < mvp["db_pool"]["postgres_max_connections"]
+
+
+def test_growth_autoscaling_bounds() -> None:
+    growth = TIERS["growth"]
+    assert 2 <= growth["api_replicas_min"] <= growth["api_replicas_max"]
+
+
+def test_variant_table_covers_every_tier_once_with_the_frontend() -> None:
+    keys = [(variant["tier"], variant["frontend"]) for variant in VARIANTS]
+    assert len(keys) == len(set(keys))
+    assert {tier for tier, frontend in keys if frontend} == set(TIERS)
+
+
+def test_tier_question_labels_come_from_the_tier_data() -> None:
+    questions = yaml.safe_load((ROOT / "copier.yml").read_text())
+    choices = questions["tier"]["choices"]
+    assert sorted(choices.values()) == sorted(TIERS)
+    for label, tier in choices.items():
+        assert label == "{{ tier_label('%s') }}" % tier  # noqa: UP031  (a Jinja expression)
+    assert tier_label("mvp") == f"mvp: {TIERS['mvp']['summary']} (about $17/month)"
