@@ -70,10 +70,12 @@ def init_git(session: nox.Session, project: Path) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """Ruff on the template repository's own Python code."""
+    """Ruff on the template repository's own Python code; its CI workflows against their schema."""
     install_group(session, "lint")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    workflows = sorted(str(path) for path in ROOT.glob(".github/workflows/*.yml"))
+    session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *workflows)
 
 
 @nox.session
