@@ -18,7 +18,7 @@ import nox
 ROOT = Path(__file__).parent
 sys.path.insert(0, str(ROOT))
 
-from tests import variant_checks  # noqa: E402  (needs ROOT on sys.path)
+from tests import update_flow, variant_checks  # noqa: E402  (needs ROOT on sys.path)
 
 nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv"
@@ -99,3 +99,10 @@ def variant(session: nox.Session, tier: str, frontend: bool) -> None:
     target = variant_checks.Variant(tier, frontend, project, slug, index)
     for check in variant_checks.ALL:
         check(session, target)
+
+
+@nox.session
+def update(session: nox.Session) -> None:
+    """`copier update` from the first release over a founder's edits, then dev -> mvp -> growth."""
+    install_group(session, "render")
+    update_flow.run(session, Path(session.create_tmp()))

@@ -1,0 +1,333 @@
+"""The `copier update` story the nox `update` session tells, end to end, with the plain copier CLI.
+
+A temporary template repository gets two tagged releases: the first commit of this repository
+(the oldest release in CHANGELOG.md) and the working tree (the newest). A founder renders the old
+release, commits, adds their own code, then updates to the new release and graduates dev -> mvp ->
+growth. After every step the project must equal a fresh render of the same answers plus the
+founder's edits (nothing lost, nothing left over, no conflict), `.env` must be byte for byte what it
+was, and the project's own `make test` must pass.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import nox
+
+from tests.variant_checks.common import REDIS_URL, Variant, fresh_database, run_in_project
+
+ROOT = Path(__file__).parent.parent
+SLUG = "nf-update"
+# The last of Redis's 16 databases: clear of the variant sessions, which use 1..len(variants).
+REDIS_DB = 15
+GIT_IDENTITY = ["-c", "user.name=Founder", "-c", "user.email=founder@example.com"]
+# Files that are the founder's own, never rendered: they must survive and stay untouched.
+FOUNDER_NOTES = '''"""Founder's own feature: launch notes, in memory until they get a table."""
+
+from fastapi import APIRouter, status
+from pydantic import BaseModel, Field
+
+
+class NoteIn(BaseModel):
+    text: str = Field(min_length=1, max_length=280)
+
+
+class Note(NoteIn):
+    id: int
+
+
+router = APIRouter(prefix="/founder-notes", tags=["founder-notes"])
+notes: list[Note] = []
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def add_note(note: NoteIn) -> Note:
+    saved = Note(id=len(notes) + 1, text=note.text)
+    notes.append(saved)
+    return saved
+
+
+@router.get("")
+async def list_notes() -> list[Note]:
+    return notes
+'''
+FOUNDER_TEST = """from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from app.founder_notes import router
+
+
+def test_a_note_is_saved_and_listed() -> None:
+    app = FastAPI()
+    app.include_router(router)
+    client = TestClient(app)
+    created = client.post("/founder-notes", json={"text": "Call the first ten users"})
+    assert created.status_code == 201
+    assert created.json()["text"] == "Call the first ten users"
+    assert created.json() in client.get("/founder-notes").json()
+    assert client.post("/founder-notes", json={"text": ""}).status_code == 422
+"""
+FOUNDER_FILES = {
+    "backend/app/founder_notes.py": FOUNDER_NOTES,
+    "backend/tests/test_founder_notes.py": FOUNDER_TEST,
+}
+# Lines the founder inserts into generated files: (file, line after which, inserted text).
+README_NOTE = "\n> Private beta: write to beta@example.com for an invite.\n"
+GITIGNORE_NOTE = "# Founder: local scratch space\n/scratch/\n"
+COMPONENT_NOTE = "// Founder: the pricing copy is reviewed by marketing before each release.\n"
+FOUNDER_SECRET = "STRIPE_SECRET_KEY=sk_test_founder_only\n"
+
+
+@dataclass(frozen=True)
+class Release:
+    version: str
+    commit: str  # what this repository's history holds for it; "" for the working tree
+
+    @property
+    def tag(self) -> str:
+        return f"v{self.version}"
+
+
+def releases() -> tuple[Release, Release]:
+    """The oldest release (this repository's first commit) and the newest one (the working tree)."""
+    versions = re.findall(r"^## \[(\d+\.\d+\.\d+)\]", (ROOT / "CHANGELOG.md").read_text(), re.M)
+    if len(versions) < 2:
+        raise ValueError("CHANGELOG.md must list at least two releases as '## [X.Y.Z] - date'")
+    root_commit = git_output(ROOT, "rev-list", "--max-parents=0", "HEAD").split()[0]
+    return Release(versions[-1], root_commit), Release(versions[0], "")
+
+
+def git_output(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True
+    ).stdout
+
+
+def git(session: nox.Session, repo: Path, *args: str) -> None:
+    session.run("git", "-C", str(repo), *GIT_IDENTITY, *args, external=True, silent=True)
+
+
+def commit_all(session: nox.Session, repo: Path, message: str) -> None:
+    git(session, repo, "add", "--all")
+    git(session, repo, "commit", "--quiet", "--allow-empty", f"--message={message}")
+
+
+def build_template_history(session: nox.Session, dest: Path) -> tuple[Release, Release]:
+    """A git repository at `dest` whose two tags are the oldest and the newest release."""
+    if git_output(ROOT, "rev-parse", "--is-shallow-repository").strip() == "true":
+        session.error("The update session needs the full history: git fetch --unshallow")
+    old, new = releases()
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    git(session, dest, "init", "--quiet", "--initial-branch=main")
+    archive = dest.parent / "old-release.tar"
+    session.run("git", "-C", str(ROOT), "archive", f"--output={archive}", old.commit, external=True)
+    shutil.unpack_archive(archive, dest)
+    archive.unlink()
+    commit_all(session, dest, f"Release {old.version} ({old.commit[:7]})")
+    git(session, dest, "tag", old.tag)
+    # The new release is the working tree as it is now, uncommitted work included.
+    for path in dest.iterdir():
+        if path.name != ".git":
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    tracked = git_output(ROOT, "ls-files", "--cached", "--others", "--exclude-standard", "-z")
+    for name in filter(None, tracked.split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / name)
+    commit_all(session, dest, f"Release {new.version} (working tree)")
+    git(session, dest, "tag", new.tag)
+    return old, new
+
+
+def copier_copy(session: nox.Session, template: Path, tag: str, dest: Path, **answers: str) -> Path:
+    """Render one release of `template` into `dest`, as a founder would."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    data = [f"--data={key}={value}" for key, value in answers.items()]
+    session.run(
+        "copier", "copy", "--trust", "--defaults", "--quiet", f"--vcs-ref={tag}",
+        *data, str(template), str(dest),
+    )  # fmt: skip
+    return dest
+
+
+def copier_update(session: nox.Session, project: Path, **answers: str) -> None:
+    data = [f"--data={key}={value}" for key, value in answers.items()]
+    with session.chdir(project):
+        session.run("copier", "update", "--defaults", "--trust", "--quiet", *data)
+
+
+def rendered_files(project: Path) -> set[str]:
+    """Every file in a fresh render, as paths relative to it (.env aside: it is never updated)."""
+    return {
+        path.relative_to(project).as_posix()
+        for path in project.rglob("*")
+        if path.is_file() and ".git" not in path.relative_to(project).parts
+    } - {".env"}
+
+
+def insert_after_line(path: Path, line_number: int, text: str) -> None:
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join([*lines[:line_number], text, *lines[line_number:]]))
+
+
+def without(text: str, inserted: str) -> str:
+    """`text` with the founder's inserted block taken out again (it must be there exactly once)."""
+    assert text.count(inserted) == 1, f"the founder's lines are not intact: {inserted!r}"
+    return text.replace(inserted, "", 1)
+
+
+@dataclass
+class Founder:
+    """The founder's project and every edit they made, so each step can check them."""
+
+    project: Path
+    rendered: set[str]  # what the template rendered last: a file it drops must go with the update
+    env_before: bytes = b""
+    inserted: dict[str, str] | None = None  # generated file -> lines the founder inserted
+
+    def edit_after_copy(self, session: nox.Session) -> None:
+        """A new model + route + test, a README paragraph, a .gitignore entry, an own secret."""
+        for name, content in FOUNDER_FILES.items():
+            (self.project / name).write_text(content)
+        # Under the title: the tier line below the description changes when the project graduates.
+        insert_after_line(self.project / "README.md", 1, README_NOTE)
+        insert_after_line(self.project / ".gitignore", 0, GITIGNORE_NOTE)
+        self.inserted = {"README.md": README_NOTE, ".gitignore": GITIGNORE_NOTE}
+        with (self.project / ".env").open("a") as env:
+            env.write(FOUNDER_SECRET)
+        self.env_before = (self.project / ".env").read_bytes()
+        commit_all(session, self.project, "Founder: launch notes feature, README, .gitignore")
+
+    def edit_component(self, session: nox.Session) -> None:
+        """Once the frontend exists, edit one of its components too."""
+        components = sorted((self.project / "frontend").glob("src/components/*.js"))
+        if not components:
+            session.log("No frontend component in this release: skipping the component edit")
+            return
+        component = components[0].relative_to(self.project).as_posix()
+        insert_after_line(self.project / component, 0, COMPONENT_NOTE)
+        assert self.inserted is not None
+        self.inserted[component] = COMPONENT_NOTE
+        commit_all(session, self.project, f"Founder: note in {component}")
+
+    def check_after_update(self, session: nox.Session, reference: Path) -> None:
+        """The project is `reference` (a fresh render of the same answers) + the founder's edits."""
+        assert self.inserted is not None
+        problems = []
+        unmerged = git_output(self.project, "ls-files", "--unmerged")
+        if unmerged:
+            problems.append(f"unmerged files: {unmerged}")
+        status = git_output(self.project, "status", "--porcelain", "--ignored", "--untracked=all")
+        problems += [f"rejected hunk: {line[3:]}" for line in status.splitlines() if ".rej" in line]
+        listed = git_output(self.project, "ls-files", "-co", "--exclude-standard").splitlines()
+        # The index still lists files the update deleted until they are committed.
+        project_files = {name for name in listed if (self.project / name).is_file()}
+        reference_files = rendered_files(reference)
+        for name in sorted(project_files):
+            text = (self.project / name).read_text(errors="replace")
+            if re.search(r"^(<{7}|>{7}) ", text, re.M):
+                problems.append(f"conflict markers in {name}")
+        for name in sorted(reference_files - project_files):
+            problems.append(f"missing (the new release renders it): {name}")
+        for name in sorted((project_files - reference_files) & self.rendered):
+            problems.append(f"left over (the new release does not render it): {name}")
+        for name, content in FOUNDER_FILES.items():
+            if (self.project / name).read_text() != content:
+                problems.append(f"the founder's file changed: {name}")
+        for name in sorted(reference_files & project_files):
+            expected = (reference / name).read_text(errors="replace")
+            actual = (self.project / name).read_text(errors="replace")
+            if name in self.inserted:
+                actual = without(actual, self.inserted[name])
+            if actual != expected:
+                problems.append(f"differs from a fresh render: {name}")
+        if (self.project / ".env").read_bytes() != self.env_before:
+            problems.append(".env changed (its secrets must survive every update untouched)")
+        if problems:
+            session.error("After copier update:\n  " + "\n  ".join(problems))
+        self.rendered = reference_files
+
+
+def change_summary(session: nox.Session, project: Path, title: str) -> str:
+    """Files added, changed and deleted by the update that is not committed yet."""
+    git(session, project, "add", "--all")
+    name_status = git_output(project, "diff", "--cached", "--name-status").splitlines()
+    groups: dict[str, list[str]] = {"added": [], "changed": [], "deleted": []}
+    kinds = {"A": "added", "M": "changed", "D": "deleted"}
+    for line in name_status:
+        kind, _, name = line.partition("\t")
+        groups[kinds.get(kind[0], "changed")].append(name)
+    lines = [f"{title}: " + ", ".join(f"{len(names)} {kind}" for kind, names in groups.items())]
+    for kind, names in groups.items():
+        lines += [f"  {kind:8} {name}" for name in names]
+    return "\n".join(lines)
+
+
+def run_project_tests(session: nox.Session, variant: Variant) -> None:
+    """The project's own `make test`, on PostgreSQL and Redis as its CI runs it."""
+    run_in_project(
+        session,
+        variant,
+        "make",
+        "test",
+        TEST_DATABASE_URL=fresh_database(session, variant.database),
+        TEST_REDIS_URL=f"{REDIS_URL}/{variant.index}",
+    )
+
+
+def refuse_downgrade(session: nox.Session, project: Path, tier: str) -> None:
+    """`--data tier=<lower>` fails with the validator's message and leaves the project as it was."""
+    with session.chdir(project):
+        output = session.run(
+            "copier", "update", "--defaults", "--trust", "--quiet", f"--data=tier={tier}",
+            success_codes=[1], silent=True,
+        )  # fmt: skip
+    if "is not supported" not in output:
+        session.error(f"copier update to tier={tier} failed for another reason:\n{output[-2000:]}")
+    if git_output(project, "status", "--porcelain"):
+        session.error(f"A refused downgrade to {tier} left changes behind")
+    session.log(f"Downgrade to {tier} refused: {output.strip().splitlines()[-1]}")
+
+
+def run(session: nox.Session, workdir: Path) -> None:
+    """The whole story: old release -> founder edits -> update -> dev -> mvp -> growth."""
+    workdir = workdir.resolve()  # the answers file records the template's path; cwd changes
+    template = workdir / "template"
+    old, new = build_template_history(session, template)
+    answers = {"project_name": SLUG, "tier": "dev"}
+    project = copier_copy(session, template, old.tag, workdir / SLUG, **answers)
+    git(session, project, "init", "--quiet", "--initial-branch=main")
+    commit_all(session, project, f"Initial commit from NeoForge {old.version}")
+    founder = Founder(project, rendered=rendered_files(project))
+    founder.edit_after_copy(session)
+    variant = Variant("dev", True, project, SLUG, REDIS_DB)
+
+    session.log(f"Updating {old.tag} -> {new.tag} over the founder's edits")
+    copier_update(session, project)
+    founder.check_after_update(
+        session, copier_copy(session, template, new.tag, workdir / "reference", **answers)
+    )
+    session.log(change_summary(session, project, f"{old.tag} -> {new.tag}"))
+    commit_all(session, project, f"Update NeoForge to {new.version}")
+    run_project_tests(session, variant)
+    founder.edit_component(session)
+
+    for previous, tier in (("dev", "mvp"), ("mvp", "growth")):
+        answers["tier"] = tier
+        copier_update(session, project, tier=tier)
+        founder.check_after_update(
+            session, copier_copy(session, template, new.tag, workdir / "reference", **answers)
+        )
+        session.log(change_summary(session, project, f"Graduation {previous} -> {tier}"))
+        commit_all(session, project, f"Graduate to the {tier} tier")
+        variant = replace(variant, tier=tier)
+        run_project_tests(session, variant)
+        refuse_downgrade(session, project, previous)
