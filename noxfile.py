@@ -24,7 +24,7 @@ nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv"
 nox.options.reuse_venv = "yes"
 nox.options.error_on_external_run = True
-nox.options.sessions = ["lint", "tests", "variant"]
+nox.options.sessions = ["lint", "tests", "variant", "update", "docs"]
 
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 TIER_DATA = tomllib.loads((ROOT / "extensions" / "tiers.toml").read_text())
@@ -99,6 +99,16 @@ def variant(session: nox.Session, tier: str, frontend: bool) -> None:
     target = variant_checks.Variant(tier, frontend, project, slug, index)
     for check in variant_checks.ALL:
         check(session, target)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The template's documentation site, built strictly into site/ (gitignored)."""
+    install_group(session, "docs")
+    session.run(
+        "mkdocs", "build", "--strict", "--config-file", str(ROOT / "mkdocs.yml"),
+        env={"NO_MKDOCS_2_WARNING": "1"},
+    )  # fmt: skip
 
 
 @nox.session
