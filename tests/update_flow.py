@@ -80,6 +80,7 @@ README_NOTE = "\n> Private beta: write to beta@example.com for an invite.\n"
 GITIGNORE_NOTE = "# Founder: local scratch space\n/scratch/\n"
 COMPONENT_NOTE = "// Founder: the pricing copy is reviewed by marketing before each release.\n"
 FOUNDER_SECRET = "STRIPE_SECRET_KEY=sk_test_founder_only\n"
+LOCK_FILES = {"backend/uv.lock", "frontend/package-lock.json"}
 
 
 @dataclass(frozen=True)
@@ -281,6 +282,13 @@ def run_project_tests(session: nox.Session, variant: Variant) -> None:
         TEST_DATABASE_URL=fresh_database(session, variant.database),
         TEST_REDIS_URL=f"{REDIS_URL}/{variant.index}",
     )
+    # uv writes the lock file on the first run and a founder commits it; anything else a test run
+    # leaves behind is missing from the generated .gitignore (and would block the next update).
+    written = git_output(variant.project, "status", "--porcelain", "--untracked=all").splitlines()
+    unexpected = [line[3:] for line in written if line[3:] not in LOCK_FILES]
+    if unexpected:
+        session.error(f"make test left files that .gitignore does not cover: {unexpected}")
+    commit_all(session, variant.project, "Founder: commit the lock file")
 
 
 def refuse_downgrade(session: nox.Session, project: Path, tier: str) -> None:
