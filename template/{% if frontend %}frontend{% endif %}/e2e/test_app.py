@@ -1,0 +1,142 @@
+"""What a user does in the app, in a real browser, against the real API."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+import uuid
+from collections.abc import Callable
+
+import pytest
+from playwright.sync_api import APIRequestContext, Page, expect
+
+from conftest import FRONTEND_DIR, WebServer, screenshot
+
+PASSWORD = "correct-horse-42"  # noqa: S105 (the test accounts' password)
+
+
+def new_email() -> str:
+    return f"e2e-{uuid.uuid4().hex[:12]}@example.com"
+
+
+def register_through_api(request: APIRequestContext, email: str) -> None:
+    response = request.post("/api/v1/auth/register", data={"email": email, "password": PASSWORD})
+    assert response.status == 201, response.text()
+
+
+def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:
+    page.goto("/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_register_sign_in_and_manage_items(page: Page) -> None:
+    email = new_email()
+    page.goto("/")
+    expect(page).to_have_url(re.compile(r"/login$"))
+    page.get_by_role("link", name="Create an account").click()
+    page.get_by_label("Name (optional)").fill("Ada Lovelace")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_test_id("signed-in-as")).to_have_text("Ada Lovelace")
+    expect(page).to_have_url(re.compile(r"/items$"))
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(re.compile(r"/login$"))
+    sign_in(page, email)
+    expect(page.get_by_text("No items yet.")).to_be_visible()
+
+    page.get_by_label("Title").fill("Buy flour")
+    page.get_by_label("Description").fill("Two kilos, for the bakery")
+    page.get_by_role("button", name="Add item").click()
+    item = page.get_by_role("listitem").filter(has_text="Buy flour")
+    expect(item).to_contain_text("Two kilos, for the bakery")
+    screenshot(page, "items-created")
+
+    item.get_by_role("button", name="Edit").click()
+    edited = page.get_by_role("listitem").first
+    edited.get_by_label("Title").fill("Buy rye flour")
+    edited.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", name="Buy rye flour")).to_be_visible()
+    page.reload()  # the change is stored by the API, not only shown
+    expect(page.get_by_role("heading", name="Buy rye flour")).to_be_visible()
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("listitem").filter(has_text="Buy rye flour").get_by_role(
+        "button", name="Delete"
+    ).click()
+    expect(page.get_by_text("No items yet.")).to_be_visible()
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(re.compile(r"/login$"))
+    page.goto("/items")  # signed out: the items page sends you to sign in
+    expect(page).to_have_url(re.compile(r"/login$"))
+
+
+def test_a_wrong_password_shows_the_apis_error(page: Page) -> None:
+    email = new_email()
+    register_through_api(page.request, email)
+    answer = page.request.post(
+        "/api/v1/auth/login", form={"username": email, "password": "not-the-password-1"}
+    )
+    assert answer.status == 401
+    sign_in(page, email, "not-the-password-2")
+    expect(page.get_by_role("alert")).to_have_text(answer.json()["detail"])
+    expect(page.get_by_test_id("signed-in-as")).to_have_count(0)
+
+
+def test_registration_shows_the_apis_field_errors_inline(page: Page) -> None:
+    weak = {"email": new_email(), "password": "password"}
+    answer = page.request.post("/api/v1/auth/register", data=weak)
+    assert answer.status == 422
+    message = answer.json()["detail"][0]["msg"].removeprefix("Value error, ")
+    page.goto("/register")
+    page.get_by_label("Email").fill(weak["email"])
+    page.get_by_label("Password").fill(weak["password"])
+    page.get_by_role("button", name="Create account").click()
+    expect(page.locator("label", has_text="Password").locator(".field-error")).to_have_text(message)
+    screenshot(page, "register-field-error")
+
+
+@pytest.mark.skipif("E2E_BASE_URL" in os.environ, reason="stops its own web server")
+def test_the_shell_loads_offline_with_the_offline_banner(
+    page: Page, start_web_server: Callable[[], WebServer]
+) -> None:
+    server = start_web_server()  # its own nginx, which this test stops
+    email = new_email()
+    register_through_api(page.request, email)
+    page.goto(f"{server.url}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_label("Title").fill("Readable offline")
+    page.get_by_role("button", name="Add item").click()
+    expect(page.get_by_role("heading", name="Readable offline")).to_be_visible()
+    expect(page.locator("offline-banner")).to_be_hidden()
+    # The service worker controls the page once it has activated and claimed it.
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+
+    server.stop()
+    page.context.set_offline(True)
+    page.reload()
+    expect(page.locator("offline-banner")).to_be_visible()
+    expect(page.get_by_role("heading", name="Your items")).to_be_visible()
+    # The last list the API sent, from the service worker's cache.
+    expect(page.get_by_role("heading", name="Readable offline")).to_be_visible()
+    screenshot(page, "offline")
+
+
+def test_the_csp_allows_the_import_map(page: Page) -> None:
+    """nginx's Content-Security-Policy names the import map by hash: an edit must update both."""
+    html = (FRONTEND_DIR / "index.html").read_text()
+    import_map = re.search(r'<script type="importmap">(.*?)</script>', html, re.DOTALL)
+    assert import_map, "frontend/index.html has no import map"
+    digest = base64.b64encode(hashlib.sha256(import_map.group(1).encode()).digest()).decode()
+    policy = page.request.get("/").headers["content-security-policy"]
+    assert f"'sha256-{digest}'" in policy, (
+        f"put 'sha256-{digest}' in script-src in nginx/security-headers.conf (it has: {policy})"
+    )

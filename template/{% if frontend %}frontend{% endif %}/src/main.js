@@ -1,0 +1,11 @@
+// Entry point: define the components, then install the service worker for offline use.
+import "./components/app-shell.js";
+
+// This module is served from /static/<build>/src/main.js: the build names the worker's caches.
+const build = new URL(import.meta.url).pathname.split("/")[2];
+
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker
+    .register(`/sw.js?build=${encodeURIComponent(build)}`, { scope: "/" })
+    .catch((error) => console.info("Service worker not installed:", error.message));
+}

@@ -1,0 +1,56 @@
+// Styles shared by the components' shadow roots (each component adds its own in `static styles`).
+import { css } from "lit";
+
+export const formStyles = css`
+  form {
+    display: grid;
+    gap: 0.75rem;
+  }
+  label {
+    display: grid;
+    gap: 0.25rem;
+    font-weight: 600;
+  }
+  input,
+  textarea {
+    font: inherit;
+    font-weight: 400;
+    padding: 0.5rem 0.6rem;
+    border: 1px solid var(--border);
+    border-radius: 6px;
+    background: var(--surface);
+    color: inherit;
+  }
+  input[aria-invalid="true"] {
+    border-color: var(--danger);
+  }
+  .field-error,
+  .form-error {
+    color: var(--danger);
+    font-weight: 400;
+    font-size: 0.9rem;
+    margin: 0;
+  }
+  button {
+    font: inherit;
+    font-weight: 600;
+    padding: 0.5rem 1rem;
+    border: 0;
+    border-radius: 6px;
+    background: var(--accent);
+    color: var(--on-accent);
+    cursor: pointer;
+  }
+  button.secondary {
+    background: transparent;
+    color: var(--accent);
+    border: 1px solid var(--accent);
+  }
+  button:disabled {
+    opacity: 0.6;
+    cursor: progress;
+  }
+  a {
+    color: var(--accent);
+  }
+`;
