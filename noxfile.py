@@ -25,7 +25,7 @@ nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv"
 nox.options.reuse_venv = "yes"
 nox.options.error_on_external_run = True
-nox.options.sessions = ["lint", "tests", "variant", "update", "docs", "backups"]
+nox.options.sessions = ["lint", "tests", "variant", "update", "docs", "backups", "monitoring"]
 
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 TIER_DATA = tomllib.loads((ROOT / "extensions" / "tiers.toml").read_text())
@@ -128,3 +128,16 @@ def backups(session: nox.Session) -> None:
         session, Path(session.create_tmp()) / "nf-backups", project_name="nf-backups", tier="mvp"
     )
     infra.backup_round_trip(session, project)
+
+
+@nox.session
+def monitoring(session: nox.Session) -> None:
+    """Prometheus (Debian's) scraping a running mvp API: target up, cache-hit ratio evaluates."""
+    install_group(session, "render")
+    project = render(
+        session,
+        Path(session.create_tmp()) / "nf-monitoring",
+        project_name="nf-monitoring",
+        tier="mvp",
+    )
+    infra.live_prometheus(session, project)

@@ -10,11 +10,16 @@ This file is also a script, run with the session's Python (which has PyYAML):
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -110,10 +115,12 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def background(session: nox.Session, *command: str, port: int, log: Path) -> Iterator[None]:
+def background(
+    session: nox.Session, *command: str, port: int, log: Path, **popen: object
+) -> Iterator[None]:
     """Run `command` until the block ends; wait until it listens on 127.0.0.1:`port`."""
     with log.open("wb") as output:
-        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, **popen)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -199,6 +206,110 @@ SEED_ROWS = (
 ROWS_DIGEST = (
     "SELECT count(*) || ' rows, ' || md5(string_agg(notes::text, ',' ORDER BY id)) FROM notes"
 )
+
+
+def live_prometheus(session: nox.Session, project: Path) -> None:
+    """Debian's Prometheus with the generated config, pointed at the generated API running on the
+    local PostgreSQL and Redis: the api target is up and the cache-hit-ratio rule has a value."""
+    from tests.variant_checks.common import NOT_THE_NOX_VENV, REDIS_URL, fresh_database
+
+    tmp = Path(session.create_tmp())
+    api_port, prometheus_port = free_port(), free_port()
+    api_env = {
+        **{key: value for key, value in os.environ.items() if key not in NOT_THE_NOX_VENV},
+        "DATABASE_URL": fresh_database(session, "nf_monitoring"),
+        "REDIS_URL": f"{REDIS_URL}/{MONITORING_REDIS_DB}",
+        "ENVIRONMENT": "local",
+        "API_HOST": "127.0.0.1",
+        "API_PORT": str(api_port),
+    }
+    backend = project / "backend"
+    # The project's own commands, as its compose migrations service and its image run them.
+    with session.chdir(backend):
+        env = {**api_env, **NOT_THE_NOX_VENV}
+        session.run("uv", "run", "alembic", "upgrade", "head", env=env, external=True)
+    config = rewrite_prometheus_config(
+        session, project / "monitoring", tmp / "monitoring", api_port
+    )
+    prometheus = [
+        "prometheus",
+        f"--config.file={config}",
+        f"--storage.tsdb.path={tmp / 'prometheus-data'}",
+        f"--web.listen-address=127.0.0.1:{prometheus_port}",
+    ]
+    api = ["uv", "run", "python", "-m", "app"]
+    api_log, prometheus_log = tmp / "api.log", tmp / "prometheus.log"
+    with (
+        background(session, *api, port=api_port, log=api_log, cwd=backend, env=api_env),
+        background(session, *prometheus, port=prometheus_port, log=prometheus_log),
+    ):
+        api_url, prometheus_url = (
+            f"http://127.0.0.1:{api_port}",
+            f"http://127.0.0.1:{prometheus_port}",
+        )
+        token = sign_up(api_url)
+        # Reads keep coming while Prometheus scrapes each second, so rate() sees the counters move.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            read_items(api_url, token)
+            up = query(prometheus_url, 'up{job="api"}')
+            ratio = query(prometheus_url, "job:cache_hit:ratio_rate5m")
+            if up == ["1"] and ratio and ratio[0] not in {"NaN", "+Inf", "-Inf"}:
+                break
+            time.sleep(0.25)
+        else:
+            session.error(
+                f"after 60 s: up={up}, cache hit ratio={ratio}\n"
+                f"prometheus log:\n{prometheus_log.read_text()[-3000:]}"
+            )
+        p95 = query(prometheus_url, "job:http_request_duration_seconds:p95_5m")
+        session.log(f"prometheus: api target up; cache hit ratio {float(ratio[0]):.2f}; p95 {p95}")
+
+
+MONITORING_REDIS_DB = 15  # the variant sessions use 1..n
+
+
+def rewrite_prometheus_config(
+    session: nox.Session, source: Path, destination: Path, api_port: int
+) -> Path:
+    """The generated monitoring/ with the api target on 127.0.0.1 and one-second intervals."""
+    shutil.rmtree(destination, ignore_errors=True)
+    shutil.copytree(source, destination)
+    config = destination / "prometheus.yml"
+    text = config.read_text()
+    target = '["api:8000"]'
+    if target not in text:
+        session.error(f"monitoring/prometheus.yml no longer scrapes {target}")
+    text = text.replace(target, f'["127.0.0.1:{api_port}"]')
+    text = re.sub(r"(scrape|evaluation)_interval: \d+s", r"\1_interval: 1s", text)
+    config.write_text(text)
+    return config
+
+
+def sign_up(api_url: str) -> str:
+    """Register and log in one user; return the access token."""
+    email, password = "monitoring@example.com", "Monitoring-check-9-long"
+    registration = json.dumps({"email": email, "password": password}).encode()
+    request(f"{api_url}/api/v1/auth/register", registration, {"Content-Type": "application/json"})
+    login = urllib.parse.urlencode({"username": email, "password": password}).encode()
+    answer = request(f"{api_url}/api/v1/auth/login", login, {})
+    return json.loads(answer)["access_token"]
+
+
+def read_items(api_url: str, token: str) -> None:
+    request(f"{api_url}/api/v1/items", None, {"Authorization": f"Bearer {token}"})
+
+
+def request(url: str, data: bytes | None, headers: dict[str, str]) -> bytes:
+    with urllib.request.urlopen(urllib.request.Request(url, data, headers), timeout=10) as answer:
+        return answer.read()
+
+
+def query(prometheus_url: str, expression: str) -> list[str]:
+    """The values of an instant query (empty when Prometheus has no sample yet)."""
+    url = f"{prometheus_url}/api/v1/query?{urllib.parse.urlencode({'query': expression})}"
+    result = json.loads(request(url, None, {}))["data"]["result"]
+    return [sample["value"][1] for sample in result]
 
 
 # --- run inside the session's Python (PyYAML) ----------------------------------------------------
