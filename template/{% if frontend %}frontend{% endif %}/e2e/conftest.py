@@ -99,13 +99,23 @@ class WebServer:
         stop(self.process)
 
 
-def nginx_config(directory: Path, port: int, api_port: int) -> Path:
+@pytest.fixture(scope="session")
+def site_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What the web image serves, assembled by the same script (frontend/build-site.sh)."""
+    if not (FRONTEND_DIR / "node_modules" / "lit").is_dir():
+        pytest.fail("frontend/node_modules is missing: run `npm ci` in frontend/ (make e2e does)")
+    site = tmp_path_factory.mktemp("site")
+    subprocess.run(["sh", str(FRONTEND_DIR / "build-site.sh"), str(site)], check=True)
+    return site
+
+
+def nginx_config(directory: Path, port: int, api_port: int, site: Path) -> Path:
     """nginx/nginx.conf as the web image runs it, pointed at local ports, files and temp dirs."""
     replacements = {  # in this order: later paths may well contain /tmp/ themselves
         "/tmp/": f"{directory}/",  # noqa: S108 (replaced by a private directory)
         "listen 8080;": f"listen 127.0.0.1:{port};",
         "server api:8000;": f"server 127.0.0.1:{api_port};",
-        "root /usr/share/nginx/html;": f"root {FRONTEND_DIR};",
+        "root /usr/share/nginx/html;": f"root {site};",
     }
     config = (NGINX_DIR / "nginx.conf").read_text()
     for production, local in replacements.items():
@@ -120,20 +130,18 @@ def nginx_config(directory: Path, port: int, api_port: int) -> Path:
 
 @pytest.fixture(scope="session")
 def start_web_server(
-    api_port: int, tmp_path_factory: pytest.TempPathFactory
+    api_port: int, site_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Callable[[], WebServer]]:
     """Starts nginx with the project's config; every server started is stopped at the end."""
     nginx = shutil.which(os.environ.get("NGINX_PATH", "nginx"))
     if nginx is None:
         pytest.fail("nginx not found: install nginx or set NGINX_PATH")
-    if not (FRONTEND_DIR / "node_modules" / "lit").is_dir():
-        pytest.fail("frontend/node_modules is missing: run `npm ci` in frontend/ (make e2e does)")
     started: list[WebServer] = []
 
     def start_one() -> WebServer:
         directory = tmp_path_factory.mktemp("nginx")
         port = free_port()
-        config = nginx_config(directory, port, api_port)
+        config = nginx_config(directory, port, api_port, site_dir)
         # As root, nginx's workers would switch to "nobody", who may not read this checkout.
         user = " user root;" if os.geteuid() == 0 else ""
         command = [nginx, "-p", str(directory), "-c", str(config), "-g", f"daemon off;{user}"]

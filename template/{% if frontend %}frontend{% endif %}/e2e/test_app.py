@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import APIRequestContext, Page, expect
+from playwright.sync_api import APIRequestContext, Browser, Page, Route, expect
 
 from conftest import FRONTEND_DIR, WebServer, screenshot
 
@@ -102,6 +102,34 @@ def test_registration_shows_the_apis_field_errors_inline(page: Page) -> None:
     screenshot(page, "register-field-error")
 
 
+def test_an_expired_access_token_is_refreshed_once(browser: Browser, base_url: str) -> None:
+    # No service worker here, so that page.route() sees every request the page makes.
+    context = browser.new_context(base_url=base_url, service_workers="block")
+    page = context.new_page()
+    email = new_email()
+    register_through_api(page.request, email)
+    sign_in(page, email)
+    expect(page.get_by_text("No items yet.")).to_be_visible()
+
+    refreshes = []
+    page.on(
+        "request",
+        lambda request: refreshes.append(request) if "/auth/refresh" in request.url else None,
+    )
+
+    def expired_token(route: Route) -> None:
+        # The API itself answers 401, as it would once the access token has expired.
+        route.continue_(headers={**route.request.headers, "authorization": "Bearer expired"})
+
+    page.route("**/api/v1/items", expired_token, times=1)
+    page.get_by_label("Title").fill("Saved after a refresh")
+    page.get_by_role("button", name="Add item").click()
+    expect(page.get_by_role("heading", name="Saved after a refresh")).to_be_visible()
+    assert len(refreshes) == 1
+    expect(page.get_by_test_id("signed-in-as")).to_have_text(email)
+    context.close()
+
+
 @pytest.mark.skipif("E2E_BASE_URL" in os.environ, reason="stops its own web server")
 def test_the_shell_loads_offline_with_the_offline_banner(
     page: Page, start_web_server: Callable[[], WebServer]
@@ -128,6 +156,24 @@ def test_the_shell_loads_offline_with_the_offline_banner(
     # The last list the API sent, from the service worker's cache.
     expect(page.get_by_role("heading", name="Readable offline")).to_be_visible()
     screenshot(page, "offline")
+
+
+def test_the_service_worker_precaches_what_the_first_visit_loaded(page: Page) -> None:
+    page.goto("/")
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    missing = page.evaluate(
+        """async () => {
+            const loaded = performance.getEntriesByType("resource")
+                .map((entry) => entry.name)
+                .filter((url) => new URL(url).pathname.startsWith("/static/"));
+            const shellName = (await caches.keys()).find((name) => name.startsWith("shell-"));
+            const shell = await caches.open(shellName);
+            const cached = new Set((await shell.keys()).map((request) => request.url));
+            return loaded.filter((url) => !cached.has(url));
+        }"""
+    )
+    assert not missing, f"list these in SHELL in frontend/sw.js: {missing}"
 
 
 def test_the_csp_allows_the_import_map(page: Page) -> None:
