@@ -197,6 +197,16 @@ def no_browser_errors(request: pytest.FixtureRequest) -> Iterator[None]:
     assert not errors, f"the browser reported errors: {errors}"
 
 
+def wait_for_service_worker(page: Page) -> None:
+    """Returns once the service worker controls the page (it claims it when it activates).
+
+    A function, not wait_for_function's polled expression, which the CSP refuses to evaluate."""
+    page.evaluate(
+        """() => navigator.serviceWorker.controller !== null || new Promise((resolve) =>
+            navigator.serviceWorker.addEventListener("controllerchange", () => resolve(true)))"""
+    )
+
+
 def screenshot(page: Page, name: str) -> Path:
     """Saves a full-page screenshot to frontend/e2e/screenshots/ and returns its path."""
     SCREENSHOTS_DIR.mkdir(exist_ok=True)

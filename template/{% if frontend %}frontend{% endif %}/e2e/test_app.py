@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import APIRequestContext, Browser, Page, Route, expect
 
-from conftest import FRONTEND_DIR, WebServer, screenshot
+from conftest import FRONTEND_DIR, WebServer, screenshot, wait_for_service_worker
 
 PASSWORD = "correct-horse-42"  # noqa: S105 (the test accounts' password)
 
@@ -145,8 +145,7 @@ def test_the_shell_loads_offline_with_the_offline_banner(
     page.get_by_role("button", name="Add item").click()
     expect(page.get_by_role("heading", name="Readable offline")).to_be_visible()
     expect(page.locator("offline-banner")).to_be_hidden()
-    # The service worker controls the page once it has activated and claimed it.
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    wait_for_service_worker(page)
 
     server.stop()
     page.context.set_offline(True)
@@ -161,7 +160,7 @@ def test_the_shell_loads_offline_with_the_offline_banner(
 def test_the_service_worker_precaches_what_the_first_visit_loaded(page: Page) -> None:
     page.goto("/")
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    wait_for_service_worker(page)
     missing = page.evaluate(
         """async () => {
             const loaded = performance.getEntriesByType("resource")

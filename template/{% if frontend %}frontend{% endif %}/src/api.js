@@ -73,7 +73,11 @@ async function parse(response) {
 async function refreshAccessToken() {
   const refresh_token = localStorage.getItem(REFRESH_TOKEN_KEY);
   if (!refresh_token) return false;
-  const response = await send("/auth/refresh", { method: "POST", json: { refresh_token }, auth: false });
+  const response = await send("/auth/refresh", {
+    method: "POST",
+    json: { refresh_token },
+    auth: false,
+  });
   if (!response.ok) {
     forgetTokens();
     return false;
@@ -100,7 +104,11 @@ export async function request(path, options = {}) {
 }
 
 export async function register({ email, password, full_name }) {
-  return request("/auth/register", { method: "POST", json: { email, password, full_name }, auth: false });
+  return request("/auth/register", {
+    method: "POST",
+    json: { email, password, full_name },
+    auth: false,
+  });
 }
 
 export async function signIn(email, password) {

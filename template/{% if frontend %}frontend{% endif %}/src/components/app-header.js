@@ -55,12 +55,16 @@ export class AppHeader extends LitElement {
     return html`
       <header>
         <h1><a href="/">${this.appName}</a></h1>
-        ${this.user
-          ? html`<div class="who">
-              <span data-testid="signed-in-as">${this.user.full_name || this.user.email}</span>
-              <button @click=${this.#signOut}>Sign out</button>
-            </div>`
-          : html`<nav class="who"><a href="/login">Sign in</a><a href="/register">Register</a></nav>`}
+        ${
+          this.user
+            ? html`<div class="who">
+                <span data-testid="signed-in-as">${this.user.full_name || this.user.email}</span>
+                <button @click=${this.#signOut}>Sign out</button>
+              </div>`
+            : html`<nav class="who">
+                <a href="/login">Sign in</a><a href="/register">Register</a>
+              </nav>`
+        }
       </header>
     `;
   }

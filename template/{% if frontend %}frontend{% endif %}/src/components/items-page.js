@@ -146,17 +146,40 @@ export class ItemsPage extends LitElement {
   render() {
     return html`
       <h2>Your items</h2>
-      <item-form submit-label="Add item" .errors=${this.errors.new} ?busy=${this.busy} @save=${this.#create}></item-form>
+      <item-form
+        submit-label="Add item"
+        .errors=${this.errors.new}
+        ?busy=${this.busy}
+        @save=${this.#create}
+      ></item-form>
       ${this.loadError ? html`<p class="form-error" role="alert">${this.loadError}</p>` : ""}
-      ${this.list.length
-        ? html`<ul>${this.list.map((item) => this.#row(item))}</ul>`
-        : html`<p class="empty">No items yet.</p>`}
-      ${this.total > PAGE_SIZE
-        ? html`<nav>
-            <button class="secondary" ?disabled=${this.offset === 0} @click=${() => this.#page(-1)}>Previous</button>
-            <button class="secondary" ?disabled=${this.offset + PAGE_SIZE >= this.total} @click=${() => this.#page(1)}>Next</button>
-          </nav>`
-        : ""}
+      ${
+        this.list.length
+          ? html`<ul>
+              ${this.list.map((item) => this.#row(item))}
+            </ul>`
+          : html`<p class="empty">No items yet.</p>`
+      }
+      ${
+        this.total > PAGE_SIZE
+          ? html`<nav>
+              <button
+                class="secondary"
+                ?disabled=${this.offset === 0}
+                @click=${() => this.#page(-1)}
+              >
+                Previous
+              </button>
+              <button
+                class="secondary"
+                ?disabled=${this.offset + PAGE_SIZE >= this.total}
+                @click=${() => this.#page(1)}
+              >
+                Next
+              </button>
+            </nav>`
+          : ""
+      }
     `;
   }
 }

@@ -25,7 +25,9 @@ export class LoginForm extends LitElement {
     this.busy = true;
     try {
       const user = await signIn(data.get("email"), data.get("password"));
-      this.dispatchEvent(new CustomEvent("signed-in", { detail: { user }, bubbles: true, composed: true }));
+      this.dispatchEvent(
+        new CustomEvent("signed-in", { detail: { user }, bubbles: true, composed: true }),
+      );
     } catch (error) {
       this.error = error.message;
       // The login form posts OAuth2's `username`: its errors belong to the email field.
@@ -43,12 +45,24 @@ export class LoginForm extends LitElement {
       <form @submit=${this.#submit} novalidate>
         <label>
           Email
-          <input name="email" type="email" autocomplete="username" required aria-invalid=${Boolean(errors.email)} />
+          <input
+            name="email"
+            type="email"
+            autocomplete="username"
+            required
+            aria-invalid=${Boolean(errors.email)}
+          />
           ${errors.email ? html`<span class="field-error">${errors.email}</span>` : ""}
         </label>
         <label>
           Password
-          <input name="password" type="password" autocomplete="current-password" required aria-invalid=${Boolean(errors.password)} />
+          <input
+            name="password"
+            type="password"
+            autocomplete="current-password"
+            required
+            aria-invalid=${Boolean(errors.password)}
+          />
           ${errors.password ? html`<span class="field-error">${errors.password}</span>` : ""}
         </label>
         ${this.error ? html`<p class="form-error" role="alert">${this.error}</p>` : ""}

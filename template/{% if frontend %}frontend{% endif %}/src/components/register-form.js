@@ -31,7 +31,9 @@ export class RegisterForm extends LitElement {
     try {
       await register(account);
       const user = await signIn(account.email, account.password);
-      this.dispatchEvent(new CustomEvent("signed-in", { detail: { user }, bubbles: true, composed: true }));
+      this.dispatchEvent(
+        new CustomEvent("signed-in", { detail: { user }, bubbles: true, composed: true }),
+      );
     } catch (error) {
       this.error = error.message;
       this.fieldErrors = error.fieldErrors ?? {};
@@ -45,7 +47,12 @@ export class RegisterForm extends LitElement {
     return html`
       <label>
         ${label}
-        <input name=${name} type=${type} autocomplete=${autocomplete} aria-invalid=${Boolean(message)} />
+        <input
+          name=${name}
+          type=${type}
+          autocomplete=${autocomplete}
+          aria-invalid=${Boolean(message)}
+        />
         ${message ? html`<span class="field-error">${message}</span>` : ""}
       </label>
     `;
