@@ -25,6 +25,7 @@ from playwright.sync_api import Page
 E2E_DIR = Path(__file__).resolve().parent
 FRONTEND_DIR = E2E_DIR.parent
 PROJECT_DIR = FRONTEND_DIR.parent
+BACKEND_DIR = PROJECT_DIR / "backend"
 NGINX_DIR = PROJECT_DIR / "nginx"
 # Both gitignored: screenshots the tests take, and the servers' logs (with Playwright's traces).
 SCREENSHOTS_DIR = E2E_DIR / "screenshots"
@@ -67,10 +68,9 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture(scope="session")
-def api_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    """The project's API with uvicorn, on a free port, schema migrated first."""
+def api_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The API's environment: the backend's own virtualenv, the test database (migrated)."""
     LOGS_DIR.mkdir(exist_ok=True)
-    # The backend's own environment, not this test suite's virtualenv.
     env = {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
     database = tmp_path_factory.mktemp("api") / "e2e.sqlite3"
     env |= {
@@ -79,14 +79,34 @@ def api_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     }
     if "TEST_REDIS_URL" in os.environ:
         env["REDIS_URL"] = os.environ["TEST_REDIS_URL"]
-    backend = PROJECT_DIR / "backend"
-    subprocess.run(["uv", "run", "alembic", "upgrade", "head"], cwd=backend, env=env, check=True)
+    subprocess.run(
+        ["uv", "run", "alembic", "upgrade", "head"], cwd=BACKEND_DIR, env=env, check=True
+    )
+    return env
+
+
+def start_api(env: dict[str, str], name: str) -> tuple[int, subprocess.Popen[bytes]]:
+    """uvicorn serving the project's API on a free port, once it answers."""
     port = free_port()
-    log = LOGS_DIR / "api.log"
+    log = LOGS_DIR / f"{name}.log"
     command = ["uv", "run", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)]
-    process = start(command, log, backend, env)
+    process = start(command, log, BACKEND_DIR, env)
     wait_until_up(f"http://127.0.0.1:{port}/health/live", process, log)
+    return port, process
+
+
+@pytest.fixture(scope="session")
+def api_port(api_env: dict[str, str]) -> Iterator[int]:
+    port, process = start_api(api_env, "api")
     yield port
+    stop(process)
+
+
+@pytest.fixture
+def make_dev_url(api_env: dict[str, str]) -> Iterator[str]:
+    """The API as `make dev` runs it (ENVIRONMENT=local), serving frontend/ itself (app/web.py)."""
+    port, process = start_api({**api_env, "ENVIRONMENT": "local"}, "make-dev")
+    yield f"http://127.0.0.1:{port}"
     stop(process)
 
 
@@ -144,7 +164,8 @@ def start_web_server(
         config = nginx_config(directory, port, api_port, site_dir)
         # As root, nginx's workers would switch to "nobody", who may not read this checkout.
         user = " user root;" if os.geteuid() == 0 else ""
-        command = [nginx, "-p", str(directory), "-c", str(config), "-g", f"daemon off;{user}"]
+        command = [nginx, "-e", "stderr", "-p", str(directory), "-c", str(config)]
+        command += ["-g", f"daemon off;{user}"]
         log = LOGS_DIR / f"nginx-{port}.log"
         server = WebServer(f"http://127.0.0.1:{port}", start(command, log, directory, {}))
         wait_until_up(f"{server.url}/health/live", server.process, log)

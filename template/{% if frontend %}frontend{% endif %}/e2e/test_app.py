@@ -185,3 +185,15 @@ def test_the_csp_allows_the_import_map(page: Page) -> None:
     assert f"'sha256-{digest}'" in policy, (
         f"put 'sha256-{digest}' in script-src in nginx/security-headers.conf (it has: {policy})"
     )
+
+
+def test_make_dev_serves_the_app_from_the_api(page: Page, make_dev_url: str) -> None:
+    """One process in development: the API serves the app, under the same CSP as nginx's."""
+    email = new_email()
+    register_through_api(page.request, email)
+    page.goto(f"{make_dev_url}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_test_id("signed-in-as")).to_have_text(email)
+    expect(page).to_have_url(f"{make_dev_url}/items")

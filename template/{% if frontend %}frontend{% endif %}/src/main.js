@@ -4,7 +4,8 @@ import "./components/app-shell.js";
 // This module is served from /static/<build>/src/main.js: the build names the worker's caches.
 const build = new URL(import.meta.url).pathname.split("/")[2];
 
-if ("serviceWorker" in navigator) {
+// Unbuilt files (make dev) change all the time: a service worker would serve stale copies.
+if ("serviceWorker" in navigator && build !== "dev") {
   navigator.serviceWorker
     .register(`/sw.js?build=${encodeURIComponent(build)}`, { scope: "/" })
     .catch((error) => console.info("Service worker not installed:", error.message));
