@@ -2,7 +2,9 @@
 import { appStore } from "./store.js";
 
 const BASE = "/api/v1";
-// The refresh token survives reloads; the short-lived access token lives only in memory.
+// The refresh token survives reloads; the short-lived access token lives only in memory. Script
+// that could read localStorage is what the CSP keeps out (no inline or third-party script), and a
+// stolen refresh token works once at most: the API revokes them all when one is reused.
 const REFRESH_TOKEN_KEY = "refresh_token";
 let accessToken = null;
 let refreshInFlight = null;
