@@ -1,14 +1,140 @@
-"""The FastAPI application: routers are mounted here."""
+"""The FastAPI application: middleware, error handlers and routers are assembled here."""
 
-from fastapi import FastAPI
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-from app.core.config import get_settings
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException
 
-settings = get_settings()
-app = FastAPI(title=settings.project_name)
+from app.api.deps import API_V1
+from app.api.main import api_router
+from app.api.routes import health
+from app.core import metrics
+from app.core.cache import Cache, MemoryStore, RedisBreaker, RedisStore, Store, create_redis
+from app.core.config import Settings, get_settings
+from app.core.db import create_engine, create_sessionmaker
+from app.core.logs import configure_logging
+from app.core.middleware import (
+    RequestContextMiddleware,
+    SecurityHeadersMiddleware,
+    route_template,
+)
+from app.core.rate_limit import RateLimiter
+from app.web import mount_frontend
+
+logger = logging.getLogger(__name__)
 
 
-@app.get("/health/live", tags=["health"])
-async def live() -> dict[str, str]:
-    """200 while the process runs: the liveness probe for compose and Kubernetes."""
-    return {"status": "ok"}
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Per worker process: the database pool, the Redis pool (or the in-process store)."""
+    settings: Settings = app.state.settings
+    app.state.engine = create_engine(settings)
+    capacity = settings.db_pool.size + settings.db_pool.max_overflow
+    pool_watch = asyncio.create_task(
+        metrics.watch_pool(app.state.engine.sync_engine.pool, capacity=capacity)
+    )
+    app.state.sessionmaker = create_sessionmaker(app.state.engine)
+    cache_store: Store
+    limit_store: Store
+    if settings.redis_url:
+        app.state.redis = create_redis(settings)
+        breaker = RedisBreaker(settings.redis_retry_seconds)
+        cache_store = RedisStore(app.state.redis, breaker, "cache")
+        limit_store = RedisStore(app.state.redis, breaker, "rate_limit")
+    else:
+        app.state.redis = None
+        cache_store = limit_store = MemoryStore(settings.memory_cache_max_entries)
+        if settings.web_concurrency > 1:
+            logger.warning(
+                "REDIS_URL is unset with %s workers: each worker caches and rate-limits on its "
+                "own, so one worker may serve what another has invalidated. Set REDIS_URL.",
+                settings.web_concurrency,
+            )
+    app.state.cache = Cache(cache_store, settings.cache_ttl_seconds)
+    app.state.rate_limiter = RateLimiter(limit_store)
+    metrics.forget_dead_workers()
+    try:
+        yield
+    finally:
+        pool_watch.cancel()
+        await app.state.engine.dispose()
+        metrics.forget_pool()
+        if app.state.redis is not None:
+            await app.state.redis.aclose()
+
+
+def unavailable(detail: str, retry_after: int) -> JSONResponse:
+    return JSONResponse(
+        {"detail": detail}, status_code=503, headers={"Retry-After": str(retry_after)}
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+    app = FastAPI(
+        title=settings.project_name,
+        description=settings.description,
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    retry_after = settings.overload_retry_after_seconds
+
+    # Added innermost first: the request context wraps everything, so it times and ids it all.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=["X-Cache", "X-Request-ID", "Retry-After"],
+    )
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.environment == "production")
+    app.add_middleware(RequestContextMiddleware)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException) -> Response:
+        if error.status_code == 405:
+            # Starlette's Allow names one route's methods; list every method the path serves.
+            operations = app.openapi()["paths"].get(route_template(request.scope), {})
+            if operations:
+                allow = ", ".join(sorted(method.upper() for method in operations))
+                error.headers = {**(error.headers or {}), "Allow": allow}
+        return await http_exception_handler(request, error)
+
+    @app.exception_handler(PoolTimeoutError)
+    async def pool_exhausted(_: Request, error: PoolTimeoutError) -> JSONResponse:
+        # Every connection stayed busy for db_pool.timeout_seconds: shed this request now rather
+        # than queue it behind the others.
+        metrics.DB_POOL_TIMEOUTS.inc()
+        logger.warning("Database pool exhausted: %s", error)
+        return unavailable("The server is busy; retry shortly.", retry_after)
+
+    @app.exception_handler(OSError)
+    async def dependency_unreachable(_: Request, error: OSError) -> JSONResponse:
+        # Connection refused or timed out: the database (or another service) is down.
+        logger.warning("A service the API needs is unreachable: %r", error)
+        return unavailable("A service the API needs is unavailable; retry shortly.", retry_after)
+
+    @app.exception_handler(DBAPIError)
+    async def connection_lost(_: Request, error: DBAPIError) -> JSONResponse:
+        if not error.connection_invalidated:
+            raise error  # a real bug: 500, with its traceback in the log
+        logger.warning("Database connection lost: %s", error.orig)
+        return unavailable("The database is unavailable; retry shortly.", retry_after)
+
+    app.include_router(health.router)
+    app.include_router(api_router, prefix=API_V1)
+    mount_frontend(app, settings)  # last: its catch-all page route must not shadow the API
+    return app
+
+
+app = create_app()

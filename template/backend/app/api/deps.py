@@ -1,0 +1,103 @@
+"""Dependencies of the routes: settings, database session, cache, rate limiter, current user."""
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordBearer
+from pydantic import Field
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app import crud
+from app.core.cache import Cache
+from app.core.config import Settings
+from app.core.rate_limit import RateLimiter
+from app.core.security import InvalidTokenError, decode_token
+from app.models import Message, UserPublic
+
+API_V1 = "/api/v1"
+# Documented on the routes that read a body: FastAPI answers 400 when it is not JSON or a form.
+MALFORMED_BODY: dict[int | str, dict[str, object]] = {
+    400: {"model": Message, "description": "The body could not be parsed"}
+}
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    # The session takes a pooled connection on its first query, not here.
+    async with request.app.state.sessionmaker() as session:
+        yield session
+
+
+def get_cache(request: Request) -> Cache:
+    return request.app.state.cache
+
+
+def get_rate_limiter(request: Request) -> RateLimiter:
+    return request.app.state.rate_limiter
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+CacheDep = Annotated[Cache, Depends(get_cache)]
+RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]
+TokenDep = Annotated[str, Depends(OAuth2PasswordBearer(tokenUrl=f"{API_V1}/auth/login"))]
+
+
+def unauthorized(detail: str = "Could not validate credentials") -> HTTPException:
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
+def too_many_requests(retry_after: int) -> HTTPException:
+    return HTTPException(
+        status.HTTP_429_TOO_MANY_REQUESTS,
+        detail="Too many requests; retry later.",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+class CurrentUser(UserPublic):
+    # Whether the user record came from the cache: /users/me reports it as X-Cache.
+    cache_status: str = Field(default="MISS", exclude=True)
+
+
+async def get_current_user(
+    token: TokenDep,
+    session: SessionDep,
+    cache: CacheDep,
+    rate_limiter: RateLimiterDep,
+    settings: SettingsDep,
+) -> CurrentUser:
+    """The signed-in user, from a valid access token; counts the request against their API limit."""
+    try:
+        claims = decode_token(token, "access", settings.secret_key)
+    except InvalidTokenError:
+        raise unauthorized() from None
+    retry_after = await rate_limiter.hit(
+        "api", str(claims.user_id), settings.rate_limit.api_per_minute
+    )
+    if retry_after is not None:
+        raise too_many_requests(retry_after)
+
+    key = f"user:{claims.user_id}"
+    cached = await cache.get(key, resource="user")
+    if cached is not None:
+        user = CurrentUser.model_validate_json(cached)
+        user.cache_status = "HIT"
+    else:
+        record = await crud.get_user(session, claims.user_id)
+        if record is None:
+            raise unauthorized()
+        user = CurrentUser.model_validate(record, from_attributes=True)
+        await cache.set(key, user.model_dump_json().encode(), "low_change")
+    if not user.is_active:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="Inactive user")
+    return user
+
+
+CurrentUserDep = Annotated[CurrentUser, Depends(get_current_user)]

@@ -1,0 +1,114 @@
+"""The signed-in user's items. Other users' items answer 404, exactly like missing ones."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Response, status
+
+from app import crud
+from app.api.deps import MALFORMED_BODY, CacheDep, CurrentUserDep, SessionDep
+from app.core.cache import cached_json
+from app.models import (
+    MAX_OFFSET,
+    MAX_PAGE_SIZE,
+    ItemCreate,
+    ItemPublic,
+    ItemsPublic,
+    ItemUpdate,
+    Message,
+)
+
+router = APIRouter(prefix="/items", tags=["items"])
+
+NOT_FOUND: dict[int | str, dict[str, object]] = {
+    404: {"model": Message, "description": "No such item among yours"}
+}
+
+
+def item_not_found() -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, detail="Item not found")
+
+
+@router.get("", response_model=ItemsPublic)
+async def list_items(
+    user: CurrentUserDep,
+    session: SessionDep,
+    cache: CacheDep,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
+) -> Response:
+    """A page of your items, newest first, with `count`, the number of all your items."""
+
+    async def load() -> ItemsPublic:
+        items, count = await crud.list_items(session, user.id, offset, limit)
+        return ItemsPublic(
+            data=[ItemPublic.model_validate(item, from_attributes=True) for item in items],
+            count=count,
+        )
+
+    namespace = await cache.namespace(user.id)
+    return await cached_json(
+        cache,
+        f"items:{namespace}:list:{offset}:{limit}",
+        resource="items",
+        ttl_class="high_change",
+        load=load,
+    )
+
+
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=ItemPublic, responses=MALFORMED_BODY
+)
+async def create_item(
+    data: ItemCreate, user: CurrentUserDep, session: SessionDep, cache: CacheDep
+) -> ItemPublic:
+    item = await crud.create_item(session, user.id, data)
+    await cache.invalidate(user.id)
+    return ItemPublic.model_validate(item, from_attributes=True)
+
+
+@router.get("/{item_id}", response_model=ItemPublic, responses=NOT_FOUND)
+async def read_item(
+    item_id: uuid.UUID, user: CurrentUserDep, session: SessionDep, cache: CacheDep
+) -> Response:
+    async def load() -> ItemPublic:
+        item = await crud.get_item(session, user.id, item_id)
+        if item is None:
+            raise item_not_found()
+        return ItemPublic.model_validate(item, from_attributes=True)
+
+    namespace = await cache.namespace(user.id)
+    return await cached_json(
+        cache,
+        f"items:{namespace}:item:{item_id}",
+        resource="item",
+        ttl_class="medium_change",
+        load=load,
+    )
+
+
+@router.patch("/{item_id}", response_model=ItemPublic, responses={**NOT_FOUND, **MALFORMED_BODY})
+async def update_item(
+    item_id: uuid.UUID,
+    data: ItemUpdate,
+    user: CurrentUserDep,
+    session: SessionDep,
+    cache: CacheDep,
+) -> ItemPublic:
+    item = await crud.get_item(session, user.id, item_id)
+    if item is None:
+        raise item_not_found()
+    item = await crud.update_item(session, item, data)
+    await cache.invalidate(user.id)
+    return ItemPublic.model_validate(item, from_attributes=True)
+
+
+@router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
+async def delete_item(
+    item_id: uuid.UUID, user: CurrentUserDep, session: SessionDep, cache: CacheDep
+) -> None:
+    item = await crud.get_item(session, user.id, item_id)
+    if item is None:
+        raise item_not_found()
+    await crud.delete_item(session, item)
+    await cache.invalidate(user.id)

@@ -1,0 +1,259 @@
+"""Key-value stores for the cache and the rate limiter, and the cache-aside helper.
+
+Redis when REDIS_URL is set (one connection pool per worker, sized by the tier), otherwise an
+in-process store. Redis failures never fail a request: the store answers "nothing cached" or
+"not counted" (fail open), skips Redis for a short while, logs once per interval and counts it.
+"""
+
+import logging
+import secrets
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from pydantic import BaseModel
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.exceptions import RedisError
+from starlette.responses import Response
+
+from app.core import metrics
+from app.core.config import CacheTTLSeconds, Settings, TTLClass
+
+logger = logging.getLogger(__name__)
+
+
+class Store(Protocol):
+    async def get(self, key: str) -> bytes | None: ...
+
+    async def set(self, key: str, value: bytes, ttl: int, *, if_absent: bool = False) -> bool:
+        """Store `value` for `ttl` seconds; with `if_absent`, only when `key` is not there yet."""
+
+    async def delete(self, key: str) -> None: ...
+
+    async def incr(self, key: str, ttl: int) -> int | None:
+        """Add 1 to a counter that lives at least `ttl` seconds; None when it is unknown."""
+
+
+class MemoryStore:
+    """The in-process store: one per process, so only right for a single worker (`make dev`)."""
+
+    def __init__(self, max_entries: int) -> None:
+        self._max_entries = max_entries
+        self._entries: OrderedDict[str, tuple[float, bytes | int]] = OrderedDict()
+
+    def _live(self, key: str) -> bytes | int | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        expires_at, value = entry
+        if expires_at <= time.monotonic():
+            del self._entries[key]
+            return None
+        self._entries.move_to_end(key)
+        return value
+
+    def _put(self, key: str, value: bytes | int, expires_at: float) -> None:
+        self._entries[key] = (expires_at, value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._max_entries:
+            self._entries.popitem(last=False)
+
+    async def get(self, key: str) -> bytes | None:
+        value = self._live(key)
+        return value if isinstance(value, bytes) else None
+
+    async def set(self, key: str, value: bytes, ttl: int, *, if_absent: bool = False) -> bool:
+        if if_absent and self._live(key) is not None:
+            return False
+        self._put(key, value, time.monotonic() + ttl)
+        return True
+
+    async def delete(self, key: str) -> None:
+        self._entries.pop(key, None)
+
+    async def incr(self, key: str, ttl: int) -> int | None:
+        value = self._live(key)
+        if isinstance(value, int):
+            count, expires_at = value + 1, self._entries[key][0]
+        else:
+            count, expires_at = 1, time.monotonic() + ttl
+        self._put(key, count, expires_at)
+        return count
+
+
+class RedisBreaker:
+    """Shared by every RedisStore of a process: after a failure, Redis is skipped for
+    `retry_seconds`, and the failure is logged at most once per `retry_seconds`."""
+
+    def __init__(self, retry_seconds: float) -> None:
+        self.retry_seconds = retry_seconds
+        self._skip_until = 0.0
+        self._last_logged = float("-inf")
+        self._unlogged = 0
+
+    def open(self) -> bool:
+        return time.monotonic() < self._skip_until
+
+    def failed(self, component: str, error: Exception) -> None:
+        now = time.monotonic()
+        self._skip_until = now + self.retry_seconds
+        self._unlogged += 1
+        if now - self._last_logged >= self.retry_seconds:
+            logger.warning(
+                "Redis unavailable, answering without it (%s operations failed open since the "
+                "last report; next try in %.0f s): %s",
+                self._unlogged,
+                self.retry_seconds,
+                error,
+                extra={"component": component},
+            )
+            self._last_logged, self._unlogged = now, 0
+
+
+class RedisStore:
+    """A Store on a shared Redis client that fails open; `component` labels its failures."""
+
+    def __init__(self, client: Redis, breaker: RedisBreaker, component: str) -> None:
+        self._client = client
+        self._breaker = breaker
+        self._fail_open = metrics.REDIS_FAIL_OPEN.labels(component)
+        self._component = component
+
+    def _skip(self) -> bool:
+        if self._breaker.open():
+            self._fail_open.inc()
+            return True
+        return False
+
+    def _failed(self, error: Exception) -> None:
+        self._fail_open.inc()
+        self._breaker.failed(self._component, error)
+
+    async def get(self, key: str) -> bytes | None:
+        if self._skip():
+            return None
+        try:
+            return await self._client.get(key)
+        except (RedisError, OSError) as error:
+            self._failed(error)
+            return None
+
+    async def set(self, key: str, value: bytes, ttl: int, *, if_absent: bool = False) -> bool:
+        if self._skip():
+            return False
+        try:
+            return bool(await self._client.set(key, value, ex=ttl, nx=if_absent))
+        except (RedisError, OSError) as error:
+            self._failed(error)
+            return False
+
+    async def delete(self, key: str) -> None:
+        if self._skip():
+            return
+        try:
+            await self._client.delete(key)
+        except (RedisError, OSError) as error:
+            self._failed(error)
+
+    async def incr(self, key: str, ttl: int) -> int | None:
+        if self._skip():
+            return None
+        try:
+            async with self._client.pipeline(transaction=False) as pipe:
+                count, _ = await pipe.incr(key).expire(key, ttl).execute()
+            return int(count)
+        except (RedisError, OSError) as error:
+            self._failed(error)
+            return None
+
+
+def create_redis(settings: Settings) -> Redis:
+    """A client on a bounded pool: at most `redis_max_connections` per worker; a request waits at
+    most `redis_timeout_seconds` for a free connection, a connect or an answer."""
+    assert settings.redis_url is not None  # noqa: S101  (callers check)
+    pool = BlockingConnectionPool.from_url(
+        settings.redis_url,
+        max_connections=settings.redis_max_connections,
+        timeout=settings.redis_timeout_seconds,
+        socket_timeout=settings.redis_timeout_seconds,
+        socket_connect_timeout=settings.redis_timeout_seconds,
+        health_check_interval=30,
+    )
+    return Redis(connection_pool=pool)
+
+
+class Cache:
+    """Cache-aside over a Store, with the tier's TTL classes and per-owner invalidation.
+
+    Everything cached for an owner lives under a namespace token (`ns:<owner>`); a write replaces
+    the token, so every entry of that owner becomes unreachable at once and expires on its own.
+    Readers fetch the token before reading the database, so a read racing a write can only fill
+    an entry under the old token: no stale entry is ever served after a write's invalidation.
+    """
+
+    def __init__(self, store: Store, ttl_seconds: CacheTTLSeconds) -> None:
+        self.store = store
+        self.ttl_seconds = ttl_seconds
+        # Owners whose invalidation failed (Redis down): retried before the next cached read.
+        self._pending: set[str] = set()
+
+    def ttl(self, ttl_class: TTLClass) -> int:
+        return getattr(self.ttl_seconds, ttl_class)
+
+    async def get(self, key: str, resource: str) -> bytes | None:
+        value = await self.store.get(key)
+        counter = metrics.CACHE_MISSES if value is None else metrics.CACHE_HITS
+        counter.labels(resource).inc()
+        return value
+
+    async def set(self, key: str, value: bytes, ttl_class: TTLClass) -> None:
+        await self.store.set(key, value, self.ttl(ttl_class))
+
+    async def delete(self, key: str) -> None:
+        await self.store.delete(key)
+
+    async def namespace(self, owner: object) -> str:
+        """The key prefix for `owner`'s entries, valid until the next invalidation."""
+        await self._retry_pending()
+        key = f"ns:{owner}"
+        token = await self.store.get(key)
+        if token is None:
+            token = secrets.token_hex(8).encode()
+            if not await self.store.set(key, token, self.ttl("low_change"), if_absent=True):
+                token = await self.store.get(key) or token
+        return f"{owner}:{token.decode()}"
+
+    async def invalidate(self, owner: object) -> None:
+        """Call after the write commits: every entry cached for `owner` is gone."""
+        if not await self._replace_token(str(owner)):
+            self._pending.add(str(owner))
+
+    async def _replace_token(self, owner: str) -> bool:
+        token = secrets.token_hex(8).encode()
+        return await self.store.set(f"ns:{owner}", token, self.ttl("low_change"))
+
+    async def _retry_pending(self) -> None:
+        for owner in list(self._pending):
+            if not await self._replace_token(owner):
+                return
+            self._pending.discard(owner)
+
+
+async def cached_json(
+    cache: Cache,
+    key: str,
+    *,
+    resource: str,
+    ttl_class: TTLClass,
+    load: Callable[[], Awaitable[BaseModel]],
+) -> Response:
+    """Cache-aside: the JSON body cached under `key`, else `load()`'s result, stored for the TTL
+    of `ttl_class`. `X-Cache` says which. An exception from `load` (a 404) is never cached."""
+    body = await cache.get(key, resource)
+    status = "HIT"
+    if body is None:
+        body = (await load()).model_dump_json().encode()
+        await cache.set(key, body, ttl_class)
+        status = "MISS"
+    return Response(body, media_type="application/json", headers={"X-Cache": status})

@@ -1,0 +1,58 @@
+"""The async engine (asyncpg for PostgreSQL, aiosqlite for the embedded default) and its pool."""
+
+from typing import Any
+from uuid import uuid4
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core.config import Settings
+
+
+def create_engine(settings: Settings, *, pooled: bool = True) -> AsyncEngine:
+    """The app's engine; `pooled=False` for one-off work such as migrations."""
+    options: dict[str, Any] = {"connect_args": _connect_args(settings)}
+    if pooled:
+        pool = settings.db_pool
+        options.update(
+            pool_size=pool.size,
+            max_overflow=pool.max_overflow,
+            pool_timeout=pool.timeout_seconds,
+            pool_pre_ping=pool.pre_ping,
+            pool_recycle=pool.recycle_seconds,
+        )
+    else:
+        options["poolclass"] = NullPool
+    engine = create_async_engine(settings.database_url, **options)
+    if settings.is_sqlite:
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    # Objects stay readable after commit, so a route can return what it just saved.
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+def _connect_args(settings: Settings) -> dict[str, Any]:
+    if settings.is_sqlite:
+        return {"timeout": 15}  # seconds a writer waits for another to finish
+    args: dict[str, Any] = {"timeout": settings.db_pool.connect_timeout_seconds}
+    if not settings.db_prepared_statement_cache:
+        # PgBouncer in transaction mode hands each transaction any server connection: prepared
+        # statements must not be cached per connection, and their names must never collide.
+        args.update(
+            statement_cache_size=0,
+            prepared_statement_cache_size=0,
+            prepared_statement_name_func=lambda: f"__asyncpg_{uuid4()}__",
+        )
+    return args
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
+    # SQLite ignores foreign keys (and so ON DELETE CASCADE) unless asked, per connection.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()

@@ -1,0 +1,131 @@
+"""Pure ASGI middleware: request ids, access logs and metrics; security headers."""
+
+import logging
+import re
+import time
+import uuid
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core import metrics
+from app.core.logs import request_id_var
+
+access_log = logging.getLogger("app.access")
+
+# A caller's X-Request-ID (a proxy's, a client's) is kept when it looks like an id; else a new one.
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# Probes and scrapes: counted in the metrics, but kept out of the access log unless they fail.
+_QUIET_PATHS = frozenset({"/health/live", "/health/ready", "/metrics"})
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's path template, such as /api/v1/items/{item_id}.
+
+    Rebuilt from the request path and its path parameters (each value put back as its {name},
+    last occurrence first), which holds however deeply routers are included. "<unmatched>" when
+    no route matched, so unknown URLs never become new series.
+    """
+    if "endpoint" not in scope and "route" not in scope:
+        return "<unmatched>"
+    path: str = scope["path"]
+    params = {name: str(value) for name, value in (scope.get("path_params") or {}).items()}
+    for name, value in sorted(params.items(), key=lambda param: -len(param[1])):
+        matches = list(re.finditer(f"/{re.escape(value)}(?=/|$)", path)) if value else []
+        if matches:
+            path = f"{path[: matches[-1].start()]}/{{{name}}}{path[matches[-1].end() :]}"
+    return path
+
+
+class RequestContextMiddleware:
+    """Gives every request an id (the X-Request-ID header, in logs too), times it, counts it by
+    route template (never by raw path, so ids in URLs do not multiply the series) and logs it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = Headers(scope=scope).get("x-request-id", "")
+        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)["X-Request-ID"] = request_id
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            duration = time.perf_counter() - started
+            route = route_template(scope)
+            method = scope["method"]
+            metrics.REQUESTS.labels(method, route, str(status)).inc()
+            metrics.REQUEST_DURATION.labels(method, route).observe(duration)
+            quiet = scope["path"] in _QUIET_PATHS and status < 400
+            access_log.log(
+                logging.DEBUG if quiet else logging.INFO,
+                "%s %s %s",
+                method,
+                scope["path"],
+                status,
+                extra={
+                    "method": method,
+                    "path": scope["path"],
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(duration * 1000, 2),
+                    "client": (scope.get("client") or ("", 0))[0],
+                },
+            )
+            request_id_var.reset(token)
+
+
+# Swagger UI and ReDoc load their scripts, styles and fonts from CDNs and run inline scripts.
+DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+DOCS_CSP = (
+    "default-src 'self'; "
+    "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
+    "font-src 'self' https://fonts.gstatic.com; "
+    "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
+    "worker-src 'self' blob:; "
+    "frame-ancestors 'none'"
+)
+HSTS = "max-age=63072000; includeSubDomains"
+
+
+class SecurityHeadersMiddleware:
+    """Security headers on every response. A response that sets its own header (a page that needs
+    a different Content-Security-Policy, say) keeps it."""
+
+    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+        self.app = app
+        self.hsts = hsts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        csp = DOCS_CSP if scope["path"] in DOCS_PATHS else API_CSP
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("Content-Security-Policy", csp)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+                headers.setdefault("X-Frame-Options", "DENY")
+                if self.hsts:
+                    headers.setdefault("Strict-Transport-Security", HSTS)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

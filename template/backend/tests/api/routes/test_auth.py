@@ -1,0 +1,217 @@
+import base64
+import json
+import uuid
+from datetime import timedelta
+
+import jwt
+import pytest
+from httpx import AsyncClient
+
+from app.core.config import RateLimit, Settings
+from app.core.security import create_token
+from tests.conftest import SECRET_KEY, MakeClient
+from tests.utils import API, PASSWORD, login, new_email, register, signup
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_register_returns_the_user_without_password(client: AsyncClient) -> None:
+    email = new_email()
+    response = await client.post(
+        f"{API}/auth/register",
+        json={"email": email.upper(), "password": PASSWORD, "full_name": "Ada Lovelace"},
+    )
+    assert response.status_code == 201
+    body = response.json()
+    assert body["email"] == email
+    assert body["full_name"] == "Ada Lovelace"
+    assert body["is_active"] is True
+    assert "password" not in json.dumps(body)
+
+
+async def test_duplicate_email_is_409_whatever_its_case(client: AsyncClient) -> None:
+    account = await signup(client)
+    response = await client.post(
+        f"{API}/auth/register", json={"email": account.email.upper(), "password": PASSWORD}
+    )
+    assert response.status_code == 409
+    assert "already exists" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("password", ["short1!", "onlyletters", "1234567890", "x" * 129])
+async def test_weak_password_is_422_with_a_message(client: AsyncClient, password: str) -> None:
+    response = await client.post(
+        f"{API}/auth/register", json={"email": new_email(), "password": password}
+    )
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["body", "password"]
+    assert error["msg"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"email": "not-an-email", "password": PASSWORD},
+        {"password": PASSWORD},
+        {"email": "ada@example.com"},
+        {"email": "ada@example.com", "password": PASSWORD, "full_name": "nul\x00byte"},
+    ],
+)
+async def test_invalid_registration_is_422(client: AsyncClient, body: dict[str, str]) -> None:
+    response = await client.post(f"{API}/auth/register", json=body)
+    assert response.status_code == 422
+
+
+async def test_login_returns_a_bearer_token_pair(client: AsyncClient) -> None:
+    account = await signup(client)
+    tokens = await login(client, account.email.upper())
+    assert tokens["token_type"] == "bearer"
+    me = await client.get(
+        f"{API}/users/me", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+    )
+    assert me.status_code == 200
+    assert me.json()["email"] == account.email
+
+
+@pytest.mark.parametrize("who", ["wrong password", "unknown email"])
+async def test_bad_credentials_are_401(client: AsyncClient, who: str) -> None:
+    account = await signup(client)
+    email = account.email if who == "wrong password" else new_email()
+    password = "wrong-password-1" if who == "wrong password" else PASSWORD
+    response = await client.post(
+        f"{API}/auth/login", data={"username": email, "password": password}
+    )
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+async def test_login_is_rate_limited_per_ip_and_email(
+    client: AsyncClient, settings: Settings
+) -> None:
+    email = await register(client)
+    limit = settings.rate_limit.login_per_minute
+    statuses = []
+    for _ in range(limit):
+        response = await client.post(
+            f"{API}/auth/login", data={"username": email, "password": "wrong-pass-1"}
+        )
+        statuses.append(response.status_code)
+    assert statuses == [401] * limit
+    # Even the right password waits for the window to end.
+    refused = await client.post(f"{API}/auth/login", data={"username": email, "password": PASSWORD})
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    # Another email from the same address has its own budget.
+    other = await client.post(
+        f"{API}/auth/login", data={"username": new_email(), "password": PASSWORD}
+    )
+    assert other.status_code == 401
+
+
+def _segment(data: dict[str, object]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def _claims(user_id: str, token_type: str = "access") -> dict[str, object]:
+    return {"sub": user_id, "type": token_type, "jti": str(uuid.uuid4()), "iat": 1, "exp": 2**40}
+
+
+def bad_tokens(user_id: str, refresh_token: str, access_token: str) -> dict[str, str]:
+    header, payload, signature = access_token.split(".")
+    someone_else = _segment(_claims(str(uuid.uuid4())))
+    return {
+        "expired": create_token(uuid.UUID(user_id), "access", timedelta(minutes=-1), SECRET_KEY)[0],
+        "tampered payload": f"{header}.{someone_else}.{signature}",
+        "tampered signature": f"{header}.{payload}.{signature[::-1]}",
+        "wrong key": jwt.encode(_claims(user_id), "another-secret-" * 4, algorithm="HS256"),
+        "wrong algorithm": jwt.encode(_claims(user_id), SECRET_KEY * 2, algorithm="HS512"),
+        "alg none": f"{_segment({'alg': 'none', 'typ': 'JWT'})}.{_segment(_claims(user_id))}.",
+        "missing expiry": jwt.encode(
+            {k: v for k, v in _claims(user_id).items() if k != "exp"}, SECRET_KEY, "HS256"
+        ),
+        "refresh token": refresh_token,
+        "unknown user": jwt.encode(_claims(str(uuid.uuid4())), SECRET_KEY, algorithm="HS256"),
+        "not a jwt": "not-a-jwt",
+    }
+
+
+BAD_TOKEN_CASES = [
+    "expired",
+    "tampered payload",
+    "tampered signature",
+    "wrong key",
+    "wrong algorithm",
+    "alg none",
+    "missing expiry",
+    "refresh token",
+    "unknown user",
+    "not a jwt",
+]
+
+
+@pytest.mark.parametrize("case", BAD_TOKEN_CASES)
+async def test_bad_access_tokens_are_401(client: AsyncClient, case: str) -> None:
+    account = await signup(client)
+    me = await client.get(f"{API}/users/me", headers=account.headers)
+    token = bad_tokens(me.json()["id"], account.refresh_token, account.access_token)[case]
+    response = await client.get(f"{API}/users/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+async def test_no_token_is_401(client: AsyncClient) -> None:
+    response = await client.get(f"{API}/users/me")
+    assert response.status_code == 401
+
+
+async def test_refresh_rotates_and_a_used_refresh_token_is_refused(client: AsyncClient) -> None:
+    account = await signup(client)
+    first = await client.post(f"{API}/auth/refresh", json={"refresh_token": account.refresh_token})
+    assert first.status_code == 200
+    pair = first.json()
+    assert pair["refresh_token"] != account.refresh_token
+    me = await client.get(
+        f"{API}/users/me", headers={"Authorization": f"Bearer {pair['access_token']}"}
+    )
+    assert me.status_code == 200
+
+    reused = await client.post(f"{API}/auth/refresh", json={"refresh_token": account.refresh_token})
+    assert reused.status_code == 401
+    # Reuse means a token leaked: the refresh token issued after it stops working too.
+    after_reuse = await client.post(
+        f"{API}/auth/refresh", json={"refresh_token": pair["refresh_token"]}
+    )
+    assert after_reuse.status_code == 401
+
+
+@pytest.mark.parametrize("case", ["access token", "expired", "not a jwt", "alg none"])
+async def test_bad_refresh_tokens_are_401(client: AsyncClient, case: str) -> None:
+    account = await signup(client)
+    me = await client.get(f"{API}/users/me", headers=account.headers)
+    user_id = me.json()["id"]
+    token = {
+        "access token": account.access_token,
+        "expired": create_token(uuid.UUID(user_id), "refresh", timedelta(seconds=-1), SECRET_KEY)[
+            0
+        ],
+        "not a jwt": "not-a-jwt",
+        "alg none": f"{_segment({'alg': 'none'})}.{_segment(_claims(user_id, 'refresh'))}.",
+    }[case]
+    response = await client.post(f"{API}/auth/refresh", json={"refresh_token": token})
+    assert response.status_code == 401
+
+
+async def test_the_api_is_rate_limited_per_user(make_client: MakeClient) -> None:
+    async with make_client(rate_limit=RateLimit(api_per_minute=3)) as client:
+        account = await signup(client)
+        other = await signup(client)
+        statuses = [
+            (await client.get(f"{API}/users/me", headers=account.headers)).status_code
+            for _ in range(4)
+        ]
+        assert statuses == [200, 200, 200, 429]
+        refused = await client.get(f"{API}/items", headers=account.headers)
+        assert refused.status_code == 429
+        assert 1 <= int(refused.headers["Retry-After"]) <= 60
+        assert (await client.get(f"{API}/users/me", headers=other.headers)).status_code == 200

@@ -1,0 +1,83 @@
+"""Cache-aside: MISS, then HIT, and every write makes the next read a MISS with fresh data."""
+
+import pytest
+from httpx import AsyncClient
+
+from tests.conftest import MakeClient
+from tests.utils import API, closed_port, signup
+
+pytestmark = pytest.mark.anyio
+
+
+async def get(client: AsyncClient, url: str, headers: dict[str, str]) -> tuple[str, dict]:
+    response = await client.get(url, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.headers["X-Cache"], response.json()
+
+
+async def test_list_miss_hit_and_invalidation_on_every_write(client: AsyncClient) -> None:
+    account = await signup(client)
+    url = f"{API}/items"
+    assert (await get(client, url, account.headers))[0] == "MISS"
+    assert await get(client, url, account.headers) == ("HIT", {"data": [], "count": 0})
+
+    created = await client.post(url, json={"title": "first"}, headers=account.headers)
+    item_id = created.json()["id"]
+    status, body = await get(client, url, account.headers)
+    assert (status, body["count"]) == ("MISS", 1)
+    assert (await get(client, url, account.headers))[0] == "HIT"
+
+    await client.patch(f"{url}/{item_id}", json={"title": "renamed"}, headers=account.headers)
+    status, body = await get(client, url, account.headers)
+    assert (status, body["data"][0]["title"]) == ("MISS", "renamed")
+
+    await client.delete(f"{url}/{item_id}", headers=account.headers)
+    assert await get(client, url, account.headers) == ("MISS", {"data": [], "count": 0})
+
+
+async def test_item_miss_hit_and_invalidation(client: AsyncClient) -> None:
+    account = await signup(client)
+    created = await client.post(f"{API}/items", json={"title": "a"}, headers=account.headers)
+    url = f"{API}/items/{created.json()['id']}"
+    assert (await get(client, url, account.headers))[0] == "MISS"
+    assert (await get(client, url, account.headers))[0] == "HIT"
+
+    await client.patch(url, json={"title": "b"}, headers=account.headers)
+    status, body = await get(client, url, account.headers)
+    assert (status, body["title"]) == ("MISS", "b")
+
+    await client.delete(url, headers=account.headers)
+    assert (await client.get(url, headers=account.headers)).status_code == 404
+
+
+async def test_pages_are_cached_separately(client: AsyncClient) -> None:
+    account = await signup(client)
+    for title in ("one", "two", "three"):
+        await client.post(f"{API}/items", json={"title": title}, headers=account.headers)
+    await get(client, f"{API}/items?limit=1", account.headers)
+    status, body = await get(client, f"{API}/items?limit=1&offset=1", account.headers)
+    assert (status, [item["title"] for item in body["data"]]) == ("MISS", ["two"])
+
+
+async def test_current_user_is_cached(client: AsyncClient) -> None:
+    account = await signup(client)
+    statuses = [
+        (await client.get(f"{API}/users/me", headers=account.headers)).headers["X-Cache"]
+        for _ in range(2)
+    ]
+    assert statuses == ["MISS", "HIT"]
+
+
+async def test_redis_unreachable_still_answers_from_the_database(make_client: MakeClient) -> None:
+    async with make_client(redis_url=f"redis://127.0.0.1:{closed_port()}/0") as client:
+        account = await signup(client)  # login's rate limit fails open too
+        created = await client.post(f"{API}/items", json={"title": "x"}, headers=account.headers)
+        assert created.status_code == 201
+        for _ in range(2):
+            response = await client.get(f"{API}/items", headers=account.headers)
+            assert response.status_code == 200
+            assert response.headers["X-Cache"] == "MISS"
+            assert response.json()["count"] == 1
+        metrics = (await client.get("/metrics")).text
+        assert 'redis_fail_open_total{component="cache"}' in metrics
+        assert 'redis_fail_open_total{component="rate_limit"}' in metrics

@@ -1,0 +1,72 @@
+import time
+
+import pytest
+from httpx import AsyncClient
+from sqlalchemy import text
+
+from app.core.config import DbPool
+from tests.conftest import MakeApp, MakeClient
+from tests.utils import API, closed_port, metric, signup
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_live(client: AsyncClient) -> None:
+    response = await client.get("/health/live")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_ready_checks_every_dependency(client: AsyncClient, redis_url: str | None) -> None:
+    response = await client.get("/health/ready")
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "redis": "ok" if redis_url else "not configured"},
+    }
+
+
+async def test_ready_is_503_when_the_database_is_unreachable(make_client: MakeClient) -> None:
+    unreachable = f"postgresql+asyncpg://app@127.0.0.1:{closed_port()}/app"
+    async with make_client(database_url=unreachable) as client:
+        response = await client.get("/health/ready")
+        assert response.status_code == 503
+        assert response.json()["status"] == "unavailable"
+        assert response.json()["checks"]["database"] == "unavailable"
+        assert (await client.get("/health/live")).status_code == 200
+
+
+async def test_ready_is_503_when_redis_is_unreachable(make_client: MakeClient) -> None:
+    async with make_client(redis_url=f"redis://127.0.0.1:{closed_port()}/0") as client:
+        response = await client.get("/health/ready")
+        assert response.status_code == 503
+        assert response.json()["checks"] == {"database": "ok", "redis": "unavailable"}
+
+
+async def test_database_unreachable_is_503_with_retry_after(make_client: MakeClient) -> None:
+    unreachable = f"postgresql+asyncpg://app@127.0.0.1:{closed_port()}/app"
+    async with make_client(database_url=unreachable) as client:
+        response = await client.post(
+            f"{API}/auth/register", json={"email": "a@example.com", "password": "passw0rd!"}
+        )
+        assert response.status_code == 503
+        assert int(response.headers["Retry-After"]) >= 1
+
+
+async def test_an_exhausted_pool_sheds_with_503_fast(make_app: MakeApp) -> None:
+    """With every connection busy, a request waits db_pool.timeout_seconds, then gets 503."""
+    pool = DbPool(size=1, max_overflow=0, timeout_seconds=0.2)
+    async with make_app(db_pool=pool) as (app, client):
+        account = await signup(client)
+        timeouts = metric(await client.get("/metrics"), "db_pool_timeouts_total")
+        async with app.state.engine.connect() as held:
+            await held.execute(text("SELECT 1"))
+            started = time.perf_counter()
+            response = await client.get(f"{API}/items", headers=account.headers)
+            waited = time.perf_counter() - started
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "1"
+        assert waited < 2
+        assert metric(await client.get("/metrics"), "db_pool_timeouts_total") == timeouts + 1
+        # The pool is free again: the next request is served.
+        assert (await client.get(f"{API}/items", headers=account.headers)).status_code == 200

@@ -1,0 +1,55 @@
+"""The cache's invalidation holds when Redis drops out between a write and the next read."""
+
+import pytest
+
+from app.core.cache import Cache, MemoryStore
+from app.core.config import CacheTTLSeconds
+
+pytestmark = pytest.mark.anyio
+
+
+class FlakyStore(MemoryStore):
+    """A store that can be switched off, as Redis is when it fails (writes are lost)."""
+
+    def __init__(self) -> None:
+        super().__init__(max_entries=100)
+        self.down = False
+
+    async def get(self, key: str) -> bytes | None:
+        return None if self.down else await super().get(key)
+
+    async def set(self, key: str, value: bytes, ttl: int, *, if_absent: bool = False) -> bool:
+        return False if self.down else await super().set(key, value, ttl, if_absent=if_absent)
+
+
+async def test_an_invalidation_lost_to_an_outage_is_replayed() -> None:
+    store = FlakyStore()
+    cache = Cache(store, CacheTTLSeconds())
+    namespace = await cache.namespace("owner")
+    await cache.set(f"{namespace}:list", b"old", "high_change")
+
+    store.down = True
+    await cache.invalidate("owner")  # the write committed, but Redis did not hear of it
+    store.down = False
+
+    assert await cache.get(f"{await cache.namespace('owner')}:list", "test") is None
+
+
+async def test_memory_store_evicts_the_least_recently_used() -> None:
+    store = MemoryStore(max_entries=2)
+    await store.set("a", b"1", 60)
+    await store.set("b", b"2", 60)
+    await store.get("a")
+    await store.set("c", b"3", 60)
+    assert [await store.get(key) for key in "abc"] == [b"1", None, b"3"]
+
+
+async def test_memory_store_counters_expire_with_their_window(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr("app.core.cache.time.monotonic", lambda: clock[0])
+    store = MemoryStore(max_entries=10)
+    assert [await store.incr("k", 60) for _ in range(3)] == [1, 2, 3]
+    clock[0] += 61
+    assert await store.incr("k", 60) == 1

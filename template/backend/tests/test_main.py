@@ -1,0 +1,84 @@
+"""What every response carries: security headers, a request id, CORS for the configured origins."""
+
+import io
+import json
+import logging
+
+import pytest
+from httpx import AsyncClient
+
+from app.core.logs import JsonFormatter
+from tests.conftest import MakeClient
+from tests.utils import API
+
+pytestmark = pytest.mark.anyio
+
+SECURITY_HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy")
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/health/live"),
+        ("GET", f"{API}/users/me"),
+        ("GET", "/nowhere"),
+        ("POST", f"{API}/auth/register"),
+    ],
+)
+async def test_every_response_has_security_headers(
+    client: AsyncClient, method: str, path: str
+) -> None:
+    response = await client.request(method, path)
+    for header in SECURITY_HEADERS:
+        assert header in response.headers
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "Strict-Transport-Security" not in response.headers
+
+
+async def test_production_adds_hsts(make_client: MakeClient) -> None:
+    async with make_client(environment="production") as client:
+        response = await client.get("/health/live")
+        assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+async def test_the_docs_page_may_load_its_assets(client: AsyncClient) -> None:
+    response = await client.get("/docs")
+    assert response.status_code == 200
+    assert "cdn.jsdelivr.net" in response.headers["Content-Security-Policy"]
+
+
+async def test_request_id_is_made_or_kept(client: AsyncClient) -> None:
+    made = await client.get("/health/live")
+    assert len(made.headers["X-Request-ID"]) == 32
+    kept = await client.get("/health/live", headers={"X-Request-ID": "edge-abc.123"})
+    assert kept.headers["X-Request-ID"] == "edge-abc.123"
+    replaced = await client.get("/health/live", headers={"X-Request-ID": "bad id\n"})
+    assert replaced.headers["X-Request-ID"] != "bad id\n"
+
+
+async def test_access_log_is_json_with_the_request_id(client: AsyncClient) -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    access = logging.getLogger("app.access")
+    access.addHandler(handler)
+    try:
+        response = await client.get(f"{API}/items")
+    finally:
+        access.removeHandler(handler)
+    entry = json.loads(stream.getvalue().splitlines()[-1])
+    assert entry["request_id"] == response.headers["X-Request-ID"]
+    assert (entry["status"], entry["route"], entry["method"]) == (401, "/api/v1/items", "GET")
+
+
+async def test_cors_allows_the_configured_origins_only(make_client: MakeClient) -> None:
+    async with make_client(cors_origins=["https://app.example.com"]) as client:
+        preflight = {"Access-Control-Request-Method": "POST"}
+        allowed = await client.options(
+            f"{API}/items", headers={"Origin": "https://app.example.com", **preflight}
+        )
+        assert allowed.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
+        refused = await client.options(
+            f"{API}/items", headers={"Origin": "https://evil.example.com", **preflight}
+        )
+        assert "Access-Control-Allow-Origin" not in refused.headers
