@@ -19,13 +19,16 @@ ROOT = Path(__file__).parent
 sys.path.insert(0, str(ROOT))
 
 from tests import update_flow, variant_checks  # noqa: E402  (needs ROOT on sys.path)
-from tests.variant_checks import infra  # noqa: E402
+from tests.variant_checks import infra, live_api  # noqa: E402
+from tests.variant_checks.common import REDIS_URL, fresh_database  # noqa: E402
 
 nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv"
 nox.options.reuse_venv = "yes"
 nox.options.error_on_external_run = True
-nox.options.sessions = ["lint", "tests", "variant", "update", "docs", "backups", "monitoring"]
+nox.options.sessions = [
+    "lint", "tests", "variant", "api", "update", "docs", "backups", "monitoring"
+]  # fmt: skip
 
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 TIER_DATA = tomllib.loads((ROOT / "extensions" / "tiers.toml").read_text())
@@ -100,6 +103,26 @@ def variant(session: nox.Session, tier: str, frontend: bool) -> None:
     target = variant_checks.Variant(tier, frontend, project, slug, index)
     for check in variant_checks.ALL:
         check(session, target)
+
+
+@nox.session
+def api(session: nox.Session) -> None:
+    """The mvp API served for real (uvicorn workers, PostgreSQL, Redis), fuzzed by schemathesis from
+    its OpenAPI schema: no server error. `nox -s api -- --max-examples 500` passes options on."""
+    install_group(session, "render")
+    session.install("schemathesis>=4.0")
+    project = render(
+        session, Path(session.create_tmp()) / "nf-api", project_name="nf-api", tier="mvp"
+    )
+    with live_api.running(
+        session,
+        project,
+        database_url=fresh_database(session, "nf_api"),
+        redis_url=f"{REDIS_URL}/{live_api.API_REDIS_DB}",
+        # One signed-in fuzzer sends far more than a person: past the limit it would only see 429s.
+        env={"RATE_LIMIT__API_PER_MINUTE": "1000000"},
+    ) as served:
+        live_api.schemathesis(session, served, *session.posargs)
 
 
 @nox.session
