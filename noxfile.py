@@ -80,6 +80,7 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", ".")
     workflows = sorted(str(path) for path in ROOT.glob(".github/workflows/*.yml"))
     session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *workflows)
+    session.run(*variant_checks.workflows.actionlint(session), *workflows, external=True)
 
 
 @nox.session
