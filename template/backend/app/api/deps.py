@@ -62,6 +62,8 @@ def too_many_requests(retry_after: int) -> HTTPException:
 
 
 class CurrentUser(UserPublic):
+    # The prefix of everything cached for this user, read once per request (see Cache).
+    cache_namespace: str = Field(default="", exclude=True)
     # Whether the user record came from the cache: /users/me reports it as X-Cache.
     cache_status: str = Field(default="MISS", exclude=True)
 
@@ -84,7 +86,8 @@ async def get_current_user(
     if retry_after is not None:
         raise too_many_requests(retry_after)
 
-    key = f"user:{claims.user_id}"
+    namespace = await cache.namespace(claims.user_id)
+    key = f"user:{namespace}"
     cached = await cache.get(key, resource="user")
     if cached is not None:
         user = CurrentUser.model_validate_json(cached)
@@ -95,6 +98,7 @@ async def get_current_user(
             raise unauthorized()
         user = CurrentUser.model_validate(record, from_attributes=True)
         await cache.set(key, user.model_dump_json().encode(), "low_change")
+    user.cache_namespace = namespace
     if not user.is_active:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="Inactive user")
     return user

@@ -29,8 +29,6 @@ class Store(Protocol):
     async def set(self, key: str, value: bytes, ttl: int, *, if_absent: bool = False) -> bool:
         """Store `value` for `ttl` seconds; with `if_absent`, only when `key` is not there yet."""
 
-    async def delete(self, key: str) -> None: ...
-
     async def incr(self, key: str, ttl: int) -> int | None:
         """Add 1 to a counter that lives at least `ttl` seconds; None when it is unknown."""
 
@@ -68,9 +66,6 @@ class MemoryStore:
             return False
         self._put(key, value, time.monotonic() + ttl)
         return True
-
-    async def delete(self, key: str) -> None:
-        self._entries.pop(key, None)
 
     async def incr(self, key: str, ttl: int) -> int | None:
         value = self._live(key)
@@ -148,14 +143,6 @@ class RedisStore:
             self._failed(error)
             return False
 
-    async def delete(self, key: str) -> None:
-        if self._skip():
-            return
-        try:
-            await self._client.delete(key)
-        except (RedisError, OSError) as error:
-            self._failed(error)
-
     async def incr(self, key: str, ttl: int) -> int | None:
         if self._skip():
             return None
@@ -186,8 +173,9 @@ def create_redis(settings: Settings) -> Redis:
 class Cache:
     """Cache-aside over a Store, with the tier's TTL classes and per-owner invalidation.
 
-    Everything cached for an owner lives under a namespace token (`ns:<owner>`); a write replaces
-    the token, so every entry of that owner becomes unreachable at once and expires on its own.
+    Everything cached for a user (their record, their items) lives under a namespace token
+    (`ns:<owner>`); a write replaces the token, so all of it becomes unreachable at once and
+    expires on its own.
     Readers fetch the token before reading the database, so a read racing a write can only fill
     an entry under the old token: no stale entry is ever served after a write's invalidation.
     """
@@ -209,9 +197,6 @@ class Cache:
 
     async def set(self, key: str, value: bytes, ttl_class: TTLClass) -> None:
         await self.store.set(key, value, self.ttl(ttl_class))
-
-    async def delete(self, key: str) -> None:
-        await self.store.delete(key)
 
     async def namespace(self, owner: object) -> str:
         """The key prefix for `owner`'s entries, valid until the next invalidation."""

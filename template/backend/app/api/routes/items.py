@@ -46,10 +46,9 @@ async def list_items(
             count=count,
         )
 
-    namespace = await cache.namespace(user.id)
     return await cached_json(
         cache,
-        f"items:{namespace}:list:{offset}:{limit}",
+        f"items:{user.cache_namespace}:list:{offset}:{limit}",
         resource="items",
         ttl_class="high_change",
         load=load,
@@ -77,10 +76,9 @@ async def read_item(
             raise item_not_found()
         return ItemPublic.model_validate(item, from_attributes=True)
 
-    namespace = await cache.namespace(user.id)
     return await cached_json(
         cache,
-        f"items:{namespace}:item:{item_id}",
+        f"items:{user.cache_namespace}:item:{item_id}",
         resource="item",
         ttl_class="medium_change",
         load=load,

@@ -3,7 +3,7 @@
 import pytest
 from httpx import AsyncClient
 
-from tests.conftest import MakeClient
+from tests.conftest import TEST_REDIS_URL, MakeClient
 from tests.utils import API, closed_port, signup
 
 pytestmark = pytest.mark.anyio
@@ -81,3 +81,17 @@ async def test_redis_unreachable_still_answers_from_the_database(make_client: Ma
         metrics = (await client.get("/metrics")).text
         assert 'redis_fail_open_total{component="cache"}' in metrics
         assert 'redis_fail_open_total{component="rate_limit"}' in metrics
+
+
+@pytest.mark.skipif(not TEST_REDIS_URL, reason="workers share a cache only through Redis")
+async def test_a_write_in_one_worker_invalidates_what_the_others_cached(
+    make_client: MakeClient,
+) -> None:
+    async with make_client() as first, make_client() as second:
+        account = await signup(first)
+        url = f"{API}/items"
+        assert (await get(first, url, account.headers))[0] == "MISS"
+        assert (await get(first, url, account.headers))[0] == "HIT"
+        await second.post(url, json={"title": "from the other worker"}, headers=account.headers)
+        status, body = await get(first, url, account.headers)
+        assert (status, body["count"]) == ("MISS", 1)
