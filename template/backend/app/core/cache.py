@@ -6,6 +6,7 @@ in-process store. Redis failures never fail a request: the store answers "nothin
 """
 
 import logging
+import math
 import secrets
 import time
 from collections import OrderedDict
@@ -29,15 +30,17 @@ class Store(Protocol):
     async def set(self, key: str, value: bytes, ttl: int, *, if_absent: bool = False) -> bool:
         """Store `value` for `ttl` seconds; with `if_absent`, only when `key` is not there yet."""
 
-    async def incr(self, key: str, ttl: int) -> int | None:
-        """Add 1 to a counter that lives at least `ttl` seconds; None when it is unknown."""
+    async def incr(self, key: str, ttl: int) -> tuple[int, int] | None:
+        """Add 1 to a counter that starts at its first increment and lives `ttl` seconds:
+        (its count, seconds until it resets), or None when it cannot be counted."""
 
 
 class MemoryStore:
     """The in-process store: one per process, so only right for a single worker (`make dev`)."""
 
-    def __init__(self, max_entries: int) -> None:
+    def __init__(self, max_entries: int, clock: Callable[[], float] = time.monotonic) -> None:
         self._max_entries = max_entries
+        self._clock = clock
         self._entries: OrderedDict[str, tuple[float, bytes | int]] = OrderedDict()
 
     def _live(self, key: str) -> bytes | int | None:
@@ -45,7 +48,7 @@ class MemoryStore:
         if entry is None:
             return None
         expires_at, value = entry
-        if expires_at <= time.monotonic():
+        if expires_at <= self._clock():
             del self._entries[key]
             return None
         self._entries.move_to_end(key)
@@ -64,17 +67,18 @@ class MemoryStore:
     async def set(self, key: str, value: bytes, ttl: int, *, if_absent: bool = False) -> bool:
         if if_absent and self._live(key) is not None:
             return False
-        self._put(key, value, time.monotonic() + ttl)
+        self._put(key, value, self._clock() + ttl)
         return True
 
-    async def incr(self, key: str, ttl: int) -> int | None:
+    async def incr(self, key: str, ttl: int) -> tuple[int, int] | None:
         value = self._live(key)
+        now = self._clock()
         if isinstance(value, int):
             count, expires_at = value + 1, self._entries[key][0]
         else:
-            count, expires_at = 1, time.monotonic() + ttl
+            count, expires_at = 1, now + ttl
         self._put(key, count, expires_at)
-        return count
+        return count, math.ceil(expires_at - now)
 
 
 class RedisBreaker:
@@ -143,13 +147,16 @@ class RedisStore:
             self._failed(error)
             return False
 
-    async def incr(self, key: str, ttl: int) -> int | None:
+    async def incr(self, key: str, ttl: int) -> tuple[int, int] | None:
         if self._skip():
             return None
         try:
-            async with self._client.pipeline(transaction=False) as pipe:
-                count, _ = await pipe.incr(key).expire(key, ttl).execute()
-            return int(count)
+            # One round trip, atomic: create the counter with its expiry, count, read what is left.
+            async with self._client.pipeline(transaction=True) as pipe:
+                _, count, left = (
+                    await pipe.set(key, 0, ex=ttl, nx=True).incr(key).ttl(key).execute()
+                )
+            return int(count), int(left) if left > 0 else ttl
         except (RedisError, OSError) as error:
             self._failed(error)
             return None

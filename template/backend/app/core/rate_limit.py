@@ -1,7 +1,5 @@
-"""Fixed-window rate limits over the same Store as the cache (Redis, or in-process in dev)."""
-
-import math
-import time
+"""Rate limits over the same Store as the cache (Redis, or in-process in dev): each identity's
+window opens at its first request and counts up to the limit until it closes."""
 
 from app.core import metrics
 from app.core.cache import Store
@@ -18,10 +16,8 @@ class RateLimiter:
         Returns None when allowed, else the seconds until the window ends (for Retry-After).
         When the store cannot count (Redis down), the request is allowed: the limit fails open.
         """
-        now = time.time()
-        window = int(now // self.window_seconds)
-        count = await self.store.incr(f"rl:{scope}:{identity}:{window}", self.window_seconds)
-        if count is None or count <= limit:
+        counted = await self.store.incr(f"rl:{scope}:{identity}", self.window_seconds)
+        if counted is None or counted[0] <= limit:
             return None
         metrics.RATE_LIMIT_REJECTIONS.labels(scope).inc()
-        return max(1, math.ceil((window + 1) * self.window_seconds - now))
+        return max(1, counted[1])

@@ -44,12 +44,11 @@ async def test_memory_store_evicts_the_least_recently_used() -> None:
     assert [await store.get(key) for key in "abc"] == [b"1", None, b"3"]
 
 
-async def test_memory_store_counters_expire_with_their_window(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+async def test_memory_store_counters_expire_with_their_window() -> None:
     clock = [1000.0]
-    monkeypatch.setattr("app.core.cache.time.monotonic", lambda: clock[0])
-    store = MemoryStore(max_entries=10)
-    assert [await store.incr("k", 60) for _ in range(3)] == [1, 2, 3]
-    clock[0] += 61
-    assert await store.incr("k", 60) == 1
+    store = MemoryStore(max_entries=10, clock=lambda: clock[0])
+    assert [await store.incr("k", 60) for _ in range(2)] == [(1, 60), (2, 60)]
+    clock[0] += 45
+    assert await store.incr("k", 60) == (3, 15)
+    clock[0] += 16
+    assert await store.incr("k", 60) == (1, 60)
