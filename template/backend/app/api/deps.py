@@ -16,9 +16,13 @@ from app.core.security import InvalidTokenError, decode_token
 from app.models import Message, UserPublic
 
 API_V1 = "/api/v1"
+Responses = dict[int | str, dict[str, object]]
 # Documented on the routes that read a body: FastAPI answers 400 when it is not JSON or a form.
-MALFORMED_BODY: dict[int | str, dict[str, object]] = {
-    400: {"model": Message, "description": "The body could not be parsed"}
+MALFORMED_BODY: Responses = {400: {"model": Message, "description": "The body could not be parsed"}}
+# Documented on every route that needs a signed-in user.
+SIGNED_IN: Responses = {
+    401: {"model": Message, "description": "No valid access token"},
+    429: {"model": Message, "description": "Over the API rate limit; see Retry-After"},
 }
 
 

@@ -73,9 +73,7 @@ async def login(
 
     plausible = "\x00" not in email and len(form.password) <= MAX_LOGIN_FIELD
     user = await crud.get_user_by_email(session, email) if plausible else None
-    valid, new_hash = await verify_password(
-        form.password[:MAX_LOGIN_FIELD], user.hashed_password if user else None
-    )
+    valid, new_hash = await verify_password(form.password, user.hashed_password if user else None)
     if user is None or not valid:
         raise unauthorized("Incorrect email or password")
     if not user.is_active:

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Response, status
 
 from app import crud
-from app.api.deps import MALFORMED_BODY, CacheDep, CurrentUserDep, SessionDep
+from app.api.deps import MALFORMED_BODY, SIGNED_IN, CacheDep, CurrentUserDep, Responses, SessionDep
 from app.core.cache import cached_json
 from app.models import (
     MAX_OFFSET,
@@ -18,11 +18,9 @@ from app.models import (
     Message,
 )
 
-router = APIRouter(prefix="/items", tags=["items"])
+router = APIRouter(prefix="/items", tags=["items"], responses=SIGNED_IN)
 
-NOT_FOUND: dict[int | str, dict[str, object]] = {
-    404: {"model": Message, "description": "No such item among yours"}
-}
+NOT_FOUND: Responses = {404: {"model": Message, "description": "No such item among yours"}}
 
 
 def item_not_found() -> HTTPException:

@@ -2,10 +2,10 @@
 
 from fastapi import APIRouter, Response
 
-from app.api.deps import CurrentUserDep
+from app.api.deps import SIGNED_IN, CurrentUserDep
 from app.models import UserPublic
 
-router = APIRouter(prefix="/users", tags=["users"])
+router = APIRouter(prefix="/users", tags=["users"], responses=SIGNED_IN)
 
 
 @router.get("/me", response_model=UserPublic)
