@@ -18,7 +18,7 @@ import nox
 ROOT = Path(__file__).parent
 sys.path.insert(0, str(ROOT))
 
-from tests import update_flow, variant_checks  # noqa: E402  (needs ROOT on sys.path)
+from tests import benchmarks, update_flow, variant_checks  # noqa: E402  (needs ROOT on sys.path)
 from tests.variant_checks import infra, live_api  # noqa: E402
 from tests.variant_checks.common import REDIS_URL, fresh_database  # noqa: E402
 
@@ -165,3 +165,15 @@ def monitoring(session: nox.Session) -> None:
         tier="mvp",
     )
     infra.live_prometheus(session, project)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Not in the default run: the mvp API served as production runs it, seeded, then loaded with
+    wrk and locust; prints the table against the performance targets and writes
+    .nox/bench-report.json. Needs wrk (Debian's), the local PostgreSQL and Redis."""
+    install_group(session, "render")
+    project = render(
+        session, Path(session.create_tmp()) / "nf-bench", project_name="nf-bench", tier="mvp"
+    )
+    benchmarks.run(session, project)

@@ -17,7 +17,15 @@ from app.api.deps import API_V1
 from app.api.main import api_router
 from app.api.routes import health
 from app.core import metrics
-from app.core.cache import Cache, MemoryStore, RedisBreaker, RedisStore, Store, create_redis
+from app.core.cache import (
+    Cache,
+    MemoryStore,
+    NullStore,
+    RedisBreaker,
+    RedisStore,
+    Store,
+    create_redis,
+)
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker
 from app.core.logs import configure_logging
@@ -58,6 +66,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 "own, so one worker may serve what another has invalidated. Set REDIS_URL.",
                 settings.web_concurrency,
             )
+    if not settings.cache_enabled:
+        cache_store = NullStore()
     app.state.cache = Cache(cache_store, settings.cache_ttl_seconds)
     app.state.rate_limiter = RateLimiter(limit_store)
     metrics.forget_dead_workers()

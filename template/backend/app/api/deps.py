@@ -26,7 +26,9 @@ SIGNED_IN: Responses = {
 }
 
 
-def get_settings(request: Request) -> Settings:
+# async, though they await nothing: FastAPI runs a plain `def` dependency in a worker thread, which
+# costs a thread hand-off per dependency per request.
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
@@ -36,11 +38,11 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def get_cache(request: Request) -> Cache:
+async def get_cache(request: Request) -> Cache:
     return request.app.state.cache
 
 
-def get_rate_limiter(request: Request) -> RateLimiter:
+async def get_rate_limiter(request: Request) -> RateLimiter:
     return request.app.state.rate_limiter
 
 

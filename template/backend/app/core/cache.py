@@ -81,6 +81,22 @@ class MemoryStore:
         return count, math.ceil(expires_at - now)
 
 
+class NullStore:
+    """The cache store when CACHE_ENABLED is false: nothing is kept, every write "succeeds"."""
+
+    async def get(self, key: str) -> bytes | None:
+        return None
+
+    async def set(self, key: str, value: bytes, ttl: int, *, if_absent: bool = False) -> bool:
+        return True
+
+    async def delete(self, key: str) -> None:
+        return None
+
+    async def incr(self, key: str, ttl: int) -> int | None:
+        return None
+
+
 class RedisBreaker:
     """Shared by every RedisStore of a process: after a failure, Redis is skipped for
     `retry_seconds`, and the failure is logged at most once per `retry_seconds`."""

@@ -73,6 +73,9 @@ async def login(
 
     plausible = "\x00" not in email and len(form.password) <= MAX_LOGIN_FIELD
     user = await crud.get_user_by_email(session, email) if plausible else None
+    # Hand the connection back to the pool while argon2 works: a burst of logins would otherwise
+    # hold every connection for the whole hashing queue, and other requests would wait for them.
+    await session.commit()
     valid, new_hash = await verify_password(form.password, user.hashed_password if user else None)
     if user is None or not valid:
         raise unauthorized("Incorrect email or password")
