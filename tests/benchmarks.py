@@ -32,7 +32,7 @@ TIERS = ("dev", "mvp", "growth")
 SEED_USERS, SEED_ITEMS = 2_000, 20_000
 PHASE_SECONDS = 12
 CONNECTIONS, STRESS_CONNECTIONS = 50, 500
-LOCUST_USERS, LOCUST_SPAWN_RATE, LOCUST_SECONDS = 500, 100, 25
+LOCUST_USERS, LOCUST_SPAWN_RATE, LOCUST_SECONDS = 500, 50, 30
 LIST = "/api/v1/items?offset=0&limit=20"
 # The heaviest seeded account: its first page is the hottest key of the Zipf mix.
 BENCH_ACCOUNT = "user-000000@loadtest.example.com"
