@@ -5,7 +5,6 @@ FORWARDED_ALLOW_IPS, and Prometheus multiprocess mode so /metrics adds up every 
 """
 
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -19,16 +18,12 @@ MULTIPROC_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def prepare_metrics_directory() -> None:
-    """Workers share their samples through files in PROMETHEUS_MULTIPROC_DIR; a fresh start must
-    not add up samples of an earlier run, so the directory is emptied before any worker starts."""
+    """Workers share their samples through *.db files in PROMETHEUS_MULTIPROC_DIR; a fresh start
+    must not add up the samples of an earlier run, so those are deleted before any worker starts."""
     directory = Path(os.environ.get(MULTIPROC_DIR_ENV) or tempfile.mkdtemp(prefix="prometheus-"))
-    if directory.exists():
-        for entry in directory.iterdir():
-            if entry.is_dir():
-                shutil.rmtree(entry)
-            else:
-                entry.unlink()
     directory.mkdir(parents=True, exist_ok=True)
+    for samples in directory.glob("*.db"):
+        samples.unlink()
     os.environ[MULTIPROC_DIR_ENV] = str(directory)
 
 
