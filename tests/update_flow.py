@@ -18,7 +18,8 @@ from pathlib import Path
 
 import nox
 
-from tests.variant_checks.common import REDIS_URL, Variant, fresh_database, run_in_project
+from tests.variant_checks import backend
+from tests.variant_checks.common import Variant
 
 ROOT = Path(__file__).parent.parent
 SLUG = "nf-update"
@@ -274,14 +275,7 @@ def change_summary(session: nox.Session, project: Path, title: str) -> str:
 
 def run_project_tests(session: nox.Session, variant: Variant) -> None:
     """The project's own `make test`, on PostgreSQL and Redis as its CI runs it."""
-    run_in_project(
-        session,
-        variant,
-        "make",
-        "test",
-        TEST_DATABASE_URL=fresh_database(session, variant.database),
-        TEST_REDIS_URL=f"{REDIS_URL}/{variant.index}",
-    )
+    backend.test_on_services(session, variant)
     # uv writes the lock file on the first run and a founder commits it; anything else a test run
     # leaves behind is missing from the generated .gitignore (and would block the next update).
     written = git_output(variant.project, "status", "--porcelain", "--untracked=all").splitlines()
