@@ -30,7 +30,8 @@ def run(session: nox.Session, variant: Variant) -> None:
 
 def check_nginx_config(session: nox.Session, variant: Variant) -> None:
     """`nginx -t` on nginx/nginx.conf as shipped, except for the upstream host and /tmp paths."""
-    directory = Path(session.create_tmp()) / f"nginx-{variant.slug}"
+    # Absolute: nginx reads a relative -c path against its -p prefix.
+    directory = Path(session.create_tmp()).resolve() / f"nginx-{variant.slug}"
     shutil.rmtree(directory, ignore_errors=True)
     shutil.copytree(variant.project / "nginx", directory)
     config = directory / "nginx.conf"
