@@ -54,6 +54,12 @@ DB_POOL_CAPACITY = Gauge(
     "Most connections the pool may open (size + max_overflow), summed over workers.",
     multiprocess_mode="livesum",
 )
+DEPENDENCY_UP = Gauge(
+    "dependency_up",
+    "1 when the latest readiness check reached the dependency (database, redis), else 0.",
+    ["dependency"],
+    multiprocess_mode="livemostrecent",
+)
 DB_POOL_TIMEOUTS = Counter(
     "db_pool_timeouts_total",
     "Requests answered 503 because no database connection was free within the pool timeout.",

@@ -72,5 +72,7 @@ async def _check(name: str, probe: Awaitable[object]) -> CheckStatus:
             await probe
     except Exception as error:  # any failure means "not ready"
         logger.warning("Readiness: %s unavailable: %r", name, error, extra={"dependency": name})
+        metrics.DEPENDENCY_UP.labels(name).set(0)
         return "unavailable"
+    metrics.DEPENDENCY_UP.labels(name).set(1)
     return "ok"

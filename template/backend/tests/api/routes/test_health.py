@@ -24,6 +24,7 @@ async def test_ready_checks_every_dependency(client: AsyncClient, redis_url: str
         "status": "ok",
         "checks": {"database": "ok", "redis": "ok" if redis_url else "not configured"},
     }
+    assert metric(await client.get("/metrics"), "dependency_up", dependency="database") == 1
 
 
 async def test_ready_is_503_when_the_database_is_unreachable(make_client: MakeClient) -> None:
@@ -34,6 +35,9 @@ async def test_ready_is_503_when_the_database_is_unreachable(make_client: MakeCl
         assert response.json()["status"] == "unavailable"
         assert response.json()["checks"]["database"] == "unavailable"
         assert (await client.get("/health/live")).status_code == 200
+        # What the DatabaseDown alert watches.
+        exposition = await client.get("/metrics")
+        assert metric(exposition, "dependency_up", dependency="database") == 0
 
 
 async def test_ready_is_503_when_redis_is_unreachable(make_client: MakeClient) -> None:
