@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,3 +45,10 @@ def run_in_project(session: nox.Session, variant: Variant, *args: str, **env: st
     """
     with session.chdir(variant.project):
         session.run(*args, external=True, env={**NOT_THE_NOX_VENV, **env})
+
+
+def free_port() -> int:
+    """A local TCP port nothing listens on now, for a server a check starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -108,12 +108,6 @@ def shell_scripts(project: Path) -> list[Path]:
 # --- live checks: the `backups` and `monitoring` nox sessions -------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @contextlib.contextmanager
 def background(
     session: nox.Session, *command: str, port: int, log: Path, **popen: object
@@ -144,7 +138,7 @@ def backup_round_trip(session: nox.Session, project: Path) -> None:
     """scripts/backup.sh to a local S3 endpoint (moto), scripts/restore.sh into a fresh database:
     the rows are equal; old backups are pruned; a failed dump or upload exits non-zero."""
     # Imported here: the script mode of this file runs where nox (which common needs) is absent.
-    from tests.variant_checks.common import POSTGRES_URL, fresh_database
+    from tests.variant_checks.common import POSTGRES_URL, free_port, fresh_database
 
     tmp = Path(session.create_tmp())
     port = free_port()
@@ -211,7 +205,7 @@ ROWS_DIGEST = (
 def live_prometheus(session: nox.Session, project: Path) -> None:
     """Debian's Prometheus with the generated config, pointed at the generated API running on the
     local PostgreSQL and Redis: the api target is up and the cache-hit-ratio rule has a value."""
-    from tests.variant_checks.common import NOT_THE_NOX_VENV, REDIS_URL, fresh_database
+    from tests.variant_checks.common import NOT_THE_NOX_VENV, REDIS_URL, free_port, fresh_database
 
     tmp = Path(session.create_tmp())
     api_port, prometheus_port = free_port(), free_port()

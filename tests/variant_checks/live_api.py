@@ -17,7 +17,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -29,7 +28,7 @@ from pathlib import Path
 
 import nox
 
-from tests.variant_checks.common import NOT_THE_NOX_VENV
+from tests.variant_checks.common import NOT_THE_NOX_VENV, free_port
 
 # Redis database numbers: the variant sessions use 1..n (their index); this is the `api` session's.
 API_REDIS_DB = 14
@@ -40,12 +39,6 @@ class LiveApi:
     url: str  # http://127.0.0.1:<port>, no trailing slash
     log: Path  # the server's output (JSON lines)
     env: Mapping[str, str]  # the environment it runs with (DATABASE_URL, REDIS_URL, SECRET_KEY...)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextlib.contextmanager
