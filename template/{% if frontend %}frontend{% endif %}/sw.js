@@ -15,6 +15,7 @@ const SHELL = [
     "src/api.js",
     "src/store.js",
     "src/styles.js",
+    "src/fields.js",
     "src/components/app-shell.js",
     "src/components/app-header.js",
     "src/components/offline-banner.js",

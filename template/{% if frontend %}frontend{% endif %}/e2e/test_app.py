@@ -26,8 +26,9 @@ def register_through_api(request: APIRequestContext, email: str) -> None:
     assert response.status == 201, response.text()
 
 
-def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:
-    page.goto("/login")
+def sign_in(page: Page, email: str, password: str = PASSWORD, base_url: str = "") -> None:
+    """Sign in through the form; `base_url` names another server than the test's default."""
+    page.goto(f"{base_url}/login")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
@@ -137,10 +138,7 @@ def test_the_shell_loads_offline_with_the_offline_banner(
     server = start_web_server()  # its own nginx, which this test stops
     email = new_email()
     register_through_api(page.request, email)
-    page.goto(f"{server.url}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, email, base_url=server.url)
     page.get_by_label("Title").fill("Readable offline")
     page.get_by_role("button", name="Add item").click()
     expect(page.get_by_role("heading", name="Readable offline")).to_be_visible()
@@ -191,9 +189,6 @@ def test_make_dev_serves_the_app_from_the_api(page: Page, make_dev_url: str) -> 
     """One process in development: the API serves the app, under the same CSP as nginx's."""
     email = new_email()
     register_through_api(page.request, email)
-    page.goto(f"{make_dev_url}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, email, base_url=make_dev_url)
     expect(page.get_by_test_id("signed-in-as")).to_have_text(email)
     expect(page).to_have_url(f"{make_dev_url}/items")

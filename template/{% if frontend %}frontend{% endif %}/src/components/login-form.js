@@ -1,6 +1,7 @@
 // Sign in with email and password; the API's own error messages show inline.
 import { LitElement, html } from "lit";
 import { signIn } from "../api.js";
+import { field } from "../fields.js";
 import { formStyles } from "../styles.js";
 
 export class LoginForm extends LitElement {
@@ -43,28 +44,22 @@ export class LoginForm extends LitElement {
     return html`
       <h2>Sign in</h2>
       <form @submit=${this.#submit} novalidate>
-        <label>
-          Email
-          <input
-            name="email"
-            type="email"
-            autocomplete="username"
-            required
-            aria-invalid=${Boolean(errors.email)}
-          />
-          ${errors.email ? html`<span class="field-error">${errors.email}</span>` : ""}
-        </label>
-        <label>
-          Password
-          <input
-            name="password"
-            type="password"
-            autocomplete="current-password"
-            required
-            aria-invalid=${Boolean(errors.password)}
-          />
-          ${errors.password ? html`<span class="field-error">${errors.password}</span>` : ""}
-        </label>
+        ${field({
+          name: "email",
+          label: "Email",
+          type: "email",
+          autocomplete: "username",
+          message: errors.email,
+          required: true,
+        })}
+        ${field({
+          name: "password",
+          label: "Password",
+          type: "password",
+          autocomplete: "current-password",
+          message: errors.password,
+          required: true,
+        })}
         ${this.error ? html`<p class="form-error" role="alert">${this.error}</p>` : ""}
         <button type="submit" ?disabled=${this.busy}>Sign in</button>
       </form>

@@ -1,6 +1,7 @@
 // Create an account, then sign in with it; the API's validation messages show next to each field.
 import { LitElement, html } from "lit";
 import { register, signIn } from "../api.js";
+import { field } from "../fields.js";
 import { formStyles } from "../styles.js";
 
 export class RegisterForm extends LitElement {
@@ -42,29 +43,32 @@ export class RegisterForm extends LitElement {
     }
   }
 
-  #field(name, label, type, autocomplete) {
-    const message = this.fieldErrors[name];
-    return html`
-      <label>
-        ${label}
-        <input
-          name=${name}
-          type=${type}
-          autocomplete=${autocomplete}
-          aria-invalid=${Boolean(message)}
-        />
-        ${message ? html`<span class="field-error">${message}</span>` : ""}
-      </label>
-    `;
-  }
-
   render() {
+    const errors = this.fieldErrors;
     return html`
       <h2>Create an account</h2>
       <form @submit=${this.#submit} novalidate>
-        ${this.#field("full_name", "Name (optional)", "text", "name")}
-        ${this.#field("email", "Email", "email", "username")}
-        ${this.#field("password", "Password", "password", "new-password")}
+        ${field({
+          name: "full_name",
+          label: "Name (optional)",
+          type: "text",
+          autocomplete: "name",
+          message: errors.full_name,
+        })}
+        ${field({
+          name: "email",
+          label: "Email",
+          type: "email",
+          autocomplete: "username",
+          message: errors.email,
+        })}
+        ${field({
+          name: "password",
+          label: "Password",
+          type: "password",
+          autocomplete: "new-password",
+          message: errors.password,
+        })}
         ${this.error ? html`<p class="form-error" role="alert">${this.error}</p>` : ""}
         <button type="submit" ?disabled=${this.busy}>Create account</button>
       </form>
