@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import shutil
 import socket
@@ -205,59 +204,51 @@ ROWS_DIGEST = (
 def live_prometheus(session: nox.Session, project: Path) -> None:
     """Debian's Prometheus with the generated config, pointed at the generated API running on the
     local PostgreSQL and Redis: the api target is up and the cache-hit-ratio rule has a value."""
-    from tests.variant_checks.common import NOT_THE_NOX_VENV, REDIS_URL, free_port, fresh_database
+    from tests.variant_checks import live_api
+    from tests.variant_checks.common import REDIS_URL, free_port, fresh_database
 
     tmp = Path(session.create_tmp())
-    api_port, prometheus_port = free_port(), free_port()
-    api_env = {
-        **{key: value for key, value in os.environ.items() if key not in NOT_THE_NOX_VENV},
-        "DATABASE_URL": fresh_database(session, "nf_monitoring"),
-        "REDIS_URL": f"{REDIS_URL}/{MONITORING_REDIS_DB}",
-        "ENVIRONMENT": "local",
-        "API_HOST": "127.0.0.1",
-        "API_PORT": str(api_port),
-    }
-    backend = project / "backend"
-    # The project's own commands, as its compose migrations service and its image run them.
-    with session.chdir(backend):
-        env = {**api_env, **NOT_THE_NOX_VENV}
-        session.run("uv", "run", "alembic", "upgrade", "head", env=env, external=True)
-    config = rewrite_prometheus_config(
-        session, project / "monitoring", tmp / "monitoring", api_port
-    )
-    prometheus = [
-        "prometheus",
-        f"--config.file={config}",
-        f"--storage.tsdb.path={tmp / 'prometheus-data'}",
-        f"--web.listen-address=127.0.0.1:{prometheus_port}",
-    ]
-    api = ["uv", "run", "python", "-m", "app"]
-    api_log, prometheus_log = tmp / "api.log", tmp / "prometheus.log"
-    with (
-        background(session, *api, port=api_port, log=api_log, cwd=backend, env=api_env),
-        background(session, *prometheus, port=prometheus_port, log=prometheus_log),
-    ):
-        api_url, prometheus_url = (
-            f"http://127.0.0.1:{api_port}",
-            f"http://127.0.0.1:{prometheus_port}",
+    with live_api.running(
+        session,
+        project,
+        database_url=fresh_database(session, "nf_monitoring"),
+        redis_url=f"{REDIS_URL}/{MONITORING_REDIS_DB}",
+        environment="local",
+    ) as api:
+        api_port = int(urllib.parse.urlsplit(api.url).port or 0)
+        config = rewrite_prometheus_config(
+            session, project / "monitoring", tmp / "monitoring", api_port
         )
-        token = sign_up(api_url)
-        # Reads keep coming while Prometheus scrapes each second, so rate() sees the counters move.
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            read_items(api_url, token)
-            up = query(prometheus_url, 'up{job="api"}')
-            ratio = query(prometheus_url, "job:cache_hit:ratio_rate5m")
-            if up == ["1"] and ratio and ratio[0] not in {"NaN", "+Inf", "-Inf"}:
-                break
-            time.sleep(0.25)
-        else:
-            session.error(
-                f"after 60 s: up={up}, cache hit ratio={ratio}\n"
-                f"prometheus log:\n{prometheus_log.read_text()[-3000:]}"
+        prometheus_port = free_port()
+        prometheus = [
+            "prometheus",
+            f"--config.file={config}",
+            f"--storage.tsdb.path={tmp / 'prometheus-data'}",
+            f"--web.listen-address=127.0.0.1:{prometheus_port}",
+        ]
+        prometheus_log = tmp / "prometheus.log"
+        with background(session, *prometheus, port=prometheus_port, log=prometheus_log):
+            prometheus_url = f"http://127.0.0.1:{prometheus_port}"
+            token = live_api.sign_up(api.url)
+            items = f"{api.url}/api/v1/items"
+            # Reads keep coming while Prometheus scrapes each second, so rate() sees counters move.
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                live_api.request(items, headers={"Authorization": f"Bearer {token}"})
+                up = query(prometheus_url, 'up{job="api"}')
+                ratio = query(prometheus_url, "job:cache_hit:ratio_rate5m")
+                if up == ["1"] and ratio and ratio[0] not in {"NaN", "+Inf", "-Inf"}:
+                    break
+                time.sleep(0.25)
+            else:
+                session.error(
+                    f"after 60 s: up={up}, cache hit ratio={ratio}\n"
+                    f"prometheus log:\n{prometheus_log.read_text()[-3000:]}"
+                )
+            p95 = query(prometheus_url, "job:http_request_duration_seconds:p95_5m")
+            session.log(
+                f"prometheus: api target up; cache hit ratio {float(ratio[0]):.2f}; p95 {p95}"
             )
-        p95 = query(prometheus_url, "job:http_request_duration_seconds:p95_5m")
-        session.log(f"prometheus: api target up; cache hit ratio {float(ratio[0]):.2f}; p95 {p95}")
 
 
 MONITORING_REDIS_DB = 15  # the variant sessions use 1..n
@@ -280,29 +271,12 @@ def rewrite_prometheus_config(
     return config
 
 
-def sign_up(api_url: str) -> str:
-    """Register and log in one user; return the access token."""
-    email, password = "monitoring@example.com", "Monitoring-check-9-long"
-    registration = json.dumps({"email": email, "password": password}).encode()
-    request(f"{api_url}/api/v1/auth/register", registration, {"Content-Type": "application/json"})
-    login = urllib.parse.urlencode({"username": email, "password": password}).encode()
-    answer = request(f"{api_url}/api/v1/auth/login", login, {})
-    return json.loads(answer)["access_token"]
-
-
-def read_items(api_url: str, token: str) -> None:
-    request(f"{api_url}/api/v1/items", None, {"Authorization": f"Bearer {token}"})
-
-
-def request(url: str, data: bytes | None, headers: dict[str, str]) -> bytes:
-    with urllib.request.urlopen(urllib.request.Request(url, data, headers), timeout=10) as answer:
-        return answer.read()
-
-
 def query(prometheus_url: str, expression: str) -> list[str]:
     """The values of an instant query (empty when Prometheus has no sample yet)."""
+    from tests.variant_checks.live_api import request
+
     url = f"{prometheus_url}/api/v1/query?{urllib.parse.urlencode({'query': expression})}"
-    result = json.loads(request(url, None, {}))["data"]["result"]
+    result = json.loads(request(url))["data"]["result"]
     return [sample["value"][1] for sample in result]
 
 
