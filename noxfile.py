@@ -51,8 +51,11 @@ def install_group(session: nox.Session, group: str) -> None:
     session.install(*nox.project.dependency_groups(PYPROJECT, group))
 
 
-def render(session: nox.Session, dest: Path, **answers: object) -> Path:
-    """Render the working tree of this template with the plain copier CLI, as a founder would."""
+def render(session: nox.Session, slug: str, **answers: object) -> Path:
+    """Render the working tree of this template with the plain copier CLI, as a founder would,
+    into the session's tmp/`slug`, with `slug` as the project name."""
+    dest = Path(session.create_tmp()) / slug
+    answers = {"project_name": slug, **answers}
     if dest.exists():
         shutil.rmtree(dest)
     data = [f"--data={key}={value}" for key, value in answers.items()]
@@ -96,9 +99,7 @@ def variant(session: nox.Session, tier: str, frontend: bool) -> None:
     """Render one variant, commit it, then run the generated project's own checks."""
     install_group(session, "render")
     slug = f"nf-{tier}-{'web' if frontend else 'api'}"
-    project = render(
-        session, Path(session.create_tmp()) / slug, project_name=slug, tier=tier, frontend=frontend
-    )
+    project = render(session, slug, tier=tier, frontend=frontend)
     init_git(session, project)
     index = VARIANT_INDEX[(tier, frontend)]
     target = variant_checks.Variant(tier, frontend, project, slug, index)
@@ -112,9 +113,7 @@ def api(session: nox.Session) -> None:
     its OpenAPI schema: no server error. `nox -s api -- --max-examples 500` passes options on."""
     install_group(session, "render")
     session.install("schemathesis>=4.0")
-    project = render(
-        session, Path(session.create_tmp()) / "nf-api", project_name="nf-api", tier="mvp"
-    )
+    project = render(session, "nf-api", tier="mvp")
     with live_api.running(
         session,
         project,
@@ -148,9 +147,7 @@ def backups(session: nox.Session) -> None:
     """The mvp backup scripts against the local PostgreSQL and a local S3 endpoint (moto)."""
     install_group(session, "render")
     session.install("awscli", "moto[server]")
-    project = render(
-        session, Path(session.create_tmp()) / "nf-backups", project_name="nf-backups", tier="mvp"
-    )
+    project = render(session, "nf-backups", tier="mvp")
     infra.backup_round_trip(session, project)
 
 
@@ -158,12 +155,7 @@ def backups(session: nox.Session) -> None:
 def monitoring(session: nox.Session) -> None:
     """Prometheus (Debian's) scraping a running mvp API: target up, cache-hit ratio evaluates."""
     install_group(session, "render")
-    project = render(
-        session,
-        Path(session.create_tmp()) / "nf-monitoring",
-        project_name="nf-monitoring",
-        tier="mvp",
-    )
+    project = render(session, "nf-monitoring", tier="mvp")
     infra.live_prometheus(session, project)
 
 
@@ -173,7 +165,5 @@ def bench(session: nox.Session) -> None:
     wrk and locust; prints the table against the performance targets and writes
     .nox/bench-report.json. Needs wrk (Debian's), the local PostgreSQL and Redis."""
     install_group(session, "render")
-    project = render(
-        session, Path(session.create_tmp()) / "nf-bench", project_name="nf-bench", tier="mvp"
-    )
+    project = render(session, "nf-bench", tier="mvp")
     benchmarks.run(session, project)
