@@ -20,6 +20,8 @@ def test_profile_has_every_setting_the_templates_use(tier) -> None:
     assert profile["redis"]["maxmemory_mb"] > 0
     assert profile["db_pool"]["size"] > 0 and profile["db_pool"]["timeout_seconds"] > 0
     assert profile["api_workers"] >= 1
+    # A request holds one Redis connection at a time: shed before any would wait for one.
+    assert 1 <= profile["api_max_in_flight"] <= profile["redis"]["max_connections"]
 
 
 def test_estimates_match_the_tier_promises() -> None:

@@ -67,6 +67,7 @@ def tiers_markdown() -> str:
     rows = [
         ("where it runs", lambda p: p["runs_on"]),
         ("API processes", lambda p: p["api_workers"]),
+        ("requests in flight per process, then 503", lambda p: p["api_max_in_flight"]),
         (
             "cache TTL high/medium/low (s)",
             lambda p: "/".join(map(str, p["cache_ttl_seconds"].values())),

@@ -20,7 +20,6 @@ from app.core import metrics
 from app.core.cache import (
     Cache,
     MemoryStore,
-    NullStore,
     RedisBreaker,
     RedisStore,
     Store,
@@ -34,6 +33,7 @@ from app.core.middleware import (
     SecurityHeadersMiddleware,
     route_template,
 )
+from app.core.overload import CancelOnDisconnectMiddleware, ShedOverloadMiddleware
 from app.core.rate_limit import RateLimiter
 from app.web import mount_frontend
 
@@ -66,9 +66,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 "own, so one worker may serve what another has invalidated. Set REDIS_URL.",
                 settings.web_concurrency,
             )
-    if not settings.cache_enabled:
-        cache_store = NullStore()
-    app.state.cache = Cache(cache_store, settings.cache_ttl_seconds)
+    app.state.cache = Cache(cache_store, settings.cache_ttl_seconds, enabled=settings.cache_enabled)
     app.state.rate_limiter = RateLimiter(limit_store)
     metrics.forget_dead_workers()
     try:
@@ -99,7 +97,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     retry_after = settings.overload_retry_after_seconds
 
-    # Added innermost first: the request context wraps everything, so it times and ids it all.
+    # Added innermost first: the request context wraps everything, so it times and ids it all;
+    # a shed request still gets CORS and security headers.
+    app.add_middleware(CancelOnDisconnectMiddleware)
+    app.add_middleware(
+        ShedOverloadMiddleware, max_in_flight=settings.max_in_flight, retry_after=retry_after
+    )
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,

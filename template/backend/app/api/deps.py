@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from pydantic import Field
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import crud
@@ -16,6 +17,7 @@ from app.core.security import InvalidTokenError, decode_token
 from app.models import Message, UserPublic
 
 API_V1 = "/api/v1"
+Sessionmaker = async_sessionmaker[AsyncSession]
 Responses = dict[int | str, dict[str, object]]
 # Documented on the routes that read a body: FastAPI answers 400 when it is not JSON or a form.
 MALFORMED_BODY: Responses = {400: {"model": Message, "description": "The body could not be parsed"}}
@@ -38,6 +40,10 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def get_sessionmaker(request: Request) -> Sessionmaker:
+    return request.app.state.sessionmaker
+
+
 async def get_cache(request: Request) -> Cache:
     return request.app.state.cache
 
@@ -48,6 +54,8 @@ async def get_rate_limiter(request: Request) -> RateLimiter:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# For cached reads: they open a session only on a cache miss (a session per request costs).
+SessionmakerDep = Annotated[Sessionmaker, Depends(get_sessionmaker)]
 CacheDep = Annotated[Cache, Depends(get_cache)]
 RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]
 TokenDep = Annotated[str, Depends(OAuth2PasswordBearer(tokenUrl=f"{API_V1}/auth/login"))]
@@ -76,7 +84,7 @@ class CurrentUser(UserPublic):
 
 async def get_current_user(
     token: TokenDep,
-    session: SessionDep,
+    sessions: SessionmakerDep,
     cache: CacheDep,
     rate_limiter: RateLimiterDep,
     settings: SettingsDep,
@@ -86,24 +94,28 @@ async def get_current_user(
         claims = decode_token(token, "access", settings.secret_key)
     except InvalidTokenError:
         raise unauthorized() from None
-    retry_after = await rate_limiter.hit(
-        "api", str(claims.user_id), settings.rate_limit.api_per_minute
+    # One round trip: count the request against the user's limit, read their cache namespace
+    # and their cached record.
+    hit = await rate_limiter.hit(
+        "api",
+        str(claims.user_id),
+        settings.rate_limit.api_per_minute,
+        read=cache.owner_keys(claims.user_id),
     )
-    if retry_after is not None:
-        raise too_many_requests(retry_after)
+    if hit.retry_after is not None:
+        raise too_many_requests(hit.retry_after)
 
-    namespace = await cache.namespace(claims.user_id)
-    key = f"user:{namespace}"
-    cached = await cache.get(key, resource="user")
+    namespace, cached = await cache.owner_entries(claims.user_id, hit.values)
     if cached is not None:
         user = CurrentUser.model_validate_json(cached)
         user.cache_status = "HIT"
     else:
-        record = await crud.get_user(session, claims.user_id)
+        async with sessions() as session:
+            record = await crud.get_user(session, claims.user_id)
         if record is None:
             raise unauthorized()
         user = CurrentUser.model_validate(record, from_attributes=True)
-        await cache.set(key, user.model_dump_json().encode(), "low_change")
+        await cache.set_owner_record(claims.user_id, user.model_dump_json().encode())
     user.cache_namespace = namespace
     if not user.is_active:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="Inactive user")

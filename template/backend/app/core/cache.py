@@ -10,7 +10,7 @@ import math
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 from pydantic import BaseModel
@@ -24,15 +24,21 @@ from app.core.config import CacheTTLSeconds, Settings, TTLClass
 logger = logging.getLogger(__name__)
 
 
+# A counter's (count, seconds until it resets), or None when it could not be counted.
+Counted = tuple[int, int] | None
+
+
 class Store(Protocol):
     async def get(self, key: str) -> bytes | None: ...
 
     async def set(self, key: str, value: bytes, ttl: int, *, if_absent: bool = False) -> bool:
         """Store `value` for `ttl` seconds; with `if_absent`, only when `key` is not there yet."""
 
-    async def incr(self, key: str, ttl: int) -> tuple[int, int] | None:
-        """Add 1 to a counter that starts at its first increment and lives `ttl` seconds:
-        (its count, seconds until it resets), or None when it cannot be counted."""
+    async def incr(
+        self, key: str, ttl: int, *, read: Sequence[str] = ()
+    ) -> tuple[Counted, list[bytes | None]]:
+        """Add 1 to a counter that starts at its first increment and lives `ttl` seconds, and read
+        the keys in `read`, in one round trip: (the counter, the values read)."""
 
 
 class MemoryStore:
@@ -70,7 +76,9 @@ class MemoryStore:
         self._put(key, value, self._clock() + ttl)
         return True
 
-    async def incr(self, key: str, ttl: int) -> tuple[int, int] | None:
+    async def incr(
+        self, key: str, ttl: int, *, read: Sequence[str] = ()
+    ) -> tuple[Counted, list[bytes | None]]:
         value = self._live(key)
         now = self._clock()
         if isinstance(value, int):
@@ -78,23 +86,7 @@ class MemoryStore:
         else:
             count, expires_at = 1, now + ttl
         self._put(key, count, expires_at)
-        return count, math.ceil(expires_at - now)
-
-
-class NullStore:
-    """The cache store when CACHE_ENABLED is false: nothing is kept, every write "succeeds"."""
-
-    async def get(self, key: str) -> bytes | None:
-        return None
-
-    async def set(self, key: str, value: bytes, ttl: int, *, if_absent: bool = False) -> bool:
-        return True
-
-    async def delete(self, key: str) -> None:
-        return None
-
-    async def incr(self, key: str, ttl: int) -> int | None:
-        return None
+        return (count, math.ceil(expires_at - now)), [await self.get(name) for name in read]
 
 
 class RedisBreaker:
@@ -163,19 +155,23 @@ class RedisStore:
             self._failed(error)
             return False
 
-    async def incr(self, key: str, ttl: int) -> tuple[int, int] | None:
+    async def incr(
+        self, key: str, ttl: int, *, read: Sequence[str] = ()
+    ) -> tuple[Counted, list[bytes | None]]:
         if self._skip():
-            return None
+            return None, [None] * len(read)
         try:
-            # One round trip, atomic: create the counter with its expiry, count, read what is left.
+            # One round trip, atomic: create the counter with its expiry, count, read what is left
+            # of its window, and read the other keys.
             async with self._client.pipeline(transaction=True) as pipe:
-                _, count, left = (
-                    await pipe.set(key, 0, ex=ttl, nx=True).incr(key).ttl(key).execute()
-                )
-            return int(count), int(left) if left > 0 else ttl
+                pipe.set(key, 0, ex=ttl, nx=True).incr(key).ttl(key)
+                if read:
+                    pipe.mget(read)
+                _, count, left, *values = await pipe.execute()
+            return (int(count), int(left) if left > 0 else ttl), values[0] if values else []
         except (RedisError, OSError) as error:
             self._failed(error)
-            return None
+            return None, [None] * len(read)
 
 
 def create_redis(settings: Settings) -> Redis:
@@ -196,36 +192,63 @@ def create_redis(settings: Settings) -> Redis:
 class Cache:
     """Cache-aside over a Store, with the tier's TTL classes and per-owner invalidation.
 
-    Everything cached for a user (their record, their items) lives under a namespace token
-    (`ns:<owner>`); a write replaces the token, so all of it becomes unreachable at once and
-    expires on its own.
+    Everything cached from an owner's items lives under a namespace token (`ns:<owner>`); a write
+    replaces the token, so all of it becomes unreachable at once and expires on its own.
     Readers fetch the token before reading the database, so a read racing a write can only fill
     an entry under the old token: no stale entry is ever served after a write's invalidation.
+    The owner's own record (`user:<owner>`) is not under the token: item writes leave it cached.
+
+    `enabled=False` (CACHE_ENABLED=false) reads nothing and keeps nothing.
     """
 
-    def __init__(self, store: Store, ttl_seconds: CacheTTLSeconds) -> None:
+    def __init__(self, store: Store, ttl_seconds: CacheTTLSeconds, *, enabled: bool = True) -> None:
         self.store = store
         self.ttl_seconds = ttl_seconds
+        self.enabled = enabled
         # Owners whose invalidation failed (Redis down): retried before the next cached read.
         self._pending: set[str] = set()
 
     def ttl(self, ttl_class: TTLClass) -> int:
         return getattr(self.ttl_seconds, ttl_class)
 
-    async def get(self, key: str, resource: str) -> bytes | None:
-        value = await self.store.get(key)
+    @staticmethod
+    def counted(resource: str, value: bytes | None) -> bytes | None:
+        """`value`, a cached read of `resource`, counted as a hit or a miss."""
         counter = metrics.CACHE_MISSES if value is None else metrics.CACHE_HITS
         counter.labels(resource).inc()
         return value
 
-    async def set(self, key: str, value: bytes, ttl_class: TTLClass) -> None:
-        await self.store.set(key, value, self.ttl(ttl_class))
+    async def get(self, key: str, resource: str) -> bytes | None:
+        return self.counted(resource, await self.store.get(key) if self.enabled else None)
 
-    async def namespace(self, owner: object) -> str:
-        """The key prefix for `owner`'s entries, valid until the next invalidation."""
+    async def set(self, key: str, value: bytes, ttl_class: TTLClass) -> None:
+        if self.enabled:
+            await self.store.set(key, value, self.ttl(ttl_class))
+
+    @staticmethod
+    def owner_keys(owner: object) -> list[str]:
+        """What a signed-in request reads before anything else: the owner's namespace token and
+        their cached record (see `owner_entries`)."""
+        return [f"ns:{owner}", f"user:{owner}"]
+
+    async def owner_entries(
+        self, owner: object, values: Sequence[bytes | None]
+    ) -> tuple[str, bytes | None]:
+        """The owner's namespace and cached record, from the values read at `owner_keys`."""
+        token, record = values if self.enabled and values else (None, None)
+        return await self.namespace(owner, token), self.counted("user", record)
+
+    async def set_owner_record(self, owner: object, record: bytes) -> None:
+        await self.set(f"user:{owner}", record, "low_change")
+
+    async def namespace(self, owner: object, token: bytes | None = None) -> str:
+        """The key prefix for `owner`'s entries, valid until the next invalidation; `token` is
+        the one already read from `ns:<owner>`, if any."""
+        if not self.enabled:
+            return f"{owner}:uncached"
         await self._retry_pending()
         key = f"ns:{owner}"
-        token = await self.store.get(key)
+        token = token or await self.store.get(key)
         if token is None:
             token = secrets.token_hex(8).encode()
             if not await self.store.set(key, token, self.ttl("low_change"), if_absent=True):
@@ -233,8 +256,8 @@ class Cache:
         return f"{owner}:{token.decode()}"
 
     async def invalidate(self, owner: object) -> None:
-        """Call after the write commits: every entry cached for `owner` is gone."""
-        if not await self._replace_token(str(owner)):
+        """Call after the write commits: every entry cached for `owner`'s items is gone."""
+        if self.enabled and not await self._replace_token(str(owner)):
             self._pending.add(str(owner))
 
     async def _replace_token(self, owner: str) -> bool:

@@ -33,6 +33,10 @@ REQUEST_DURATION = Histogram(
     ["method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
+REQUESTS_SHED = Counter(
+    "http_requests_shed_total",
+    "Requests answered 503 at once because the worker already had max_in_flight requests.",
+)
 CACHE_HITS = Counter("cache_hits_total", "Cached reads answered from the cache.", ["resource"])
 CACHE_MISSES = Counter("cache_misses_total", "Cached reads served by the database.", ["resource"])
 RATE_LIMIT_REJECTIONS = Counter(

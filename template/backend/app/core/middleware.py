@@ -17,6 +17,8 @@ access_log = logging.getLogger("app.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # Probes and scrapes: counted in the metrics, but kept out of the access log unless they fail.
 _QUIET_PATHS = frozenset({"/health/live", "/health/ready", "/metrics"})
+# nginx's status for a request whose client closed the connection before the answer.
+CLIENT_CLOSED_REQUEST = 499
 
 
 def route_template(scope: Scope) -> str:
@@ -52,7 +54,7 @@ class RequestContextMiddleware:
         request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
         started = time.perf_counter()
-        status = 500
+        status = 0
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -63,7 +65,10 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+            # Returned without answering: the client left and its work was cancelled.
+            status = status or CLIENT_CLOSED_REQUEST
         finally:
+            status = status or 500  # an exception before any response
             duration = time.perf_counter() - started
             route = route_template(scope)
             method = scope["method"]

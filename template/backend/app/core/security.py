@@ -6,7 +6,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Literal
 
 import jwt
@@ -79,6 +79,16 @@ def create_token(
 
 def decode_token(token: str, token_type: TokenType, secret_key: str) -> TokenClaims:
     """The claims of a valid token of `token_type`; InvalidTokenError for anything else."""
+    claims = _verified_claims(token, token_type, secret_key)
+    if claims.expires_at <= datetime.now(UTC):
+        raise InvalidTokenError("Signature has expired")
+    return claims
+
+
+# A token's signature checks out the same way every time: each worker verifies a token once, not
+# on every request that carries it (only valid tokens are kept; expiry is checked on every use).
+@lru_cache(maxsize=4096)
+def _verified_claims(token: str, token_type: TokenType, secret_key: str) -> TokenClaims:
     try:
         payload = jwt.decode(
             token,

@@ -47,8 +47,14 @@ async def test_memory_store_evicts_the_least_recently_used() -> None:
 async def test_memory_store_counters_expire_with_their_window() -> None:
     clock = [1000.0]
     store = MemoryStore(max_entries=10, clock=lambda: clock[0])
-    assert [await store.incr("k", 60) for _ in range(2)] == [(1, 60), (2, 60)]
+    assert [(await store.incr("k", 60))[0] for _ in range(2)] == [(1, 60), (2, 60)]
     clock[0] += 45
-    assert await store.incr("k", 60) == (3, 15)
+    assert (await store.incr("k", 60))[0] == (3, 15)
     clock[0] += 16
-    assert await store.incr("k", 60) == (1, 60)
+    assert (await store.incr("k", 60))[0] == (1, 60)
+
+
+async def test_a_count_reads_other_keys_along() -> None:
+    store = MemoryStore(max_entries=10)
+    await store.set("token", b"t1", 60)
+    assert await store.incr("k", 60, read=["token", "absent"]) == ((1, 60), [b"t1", None])

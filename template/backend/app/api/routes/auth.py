@@ -65,11 +65,9 @@ async def login(
     """Exchange email (as `username`) and password for an access and a refresh token."""
     email = form.username.strip().lower()[:MAX_LOGIN_FIELD]
     client = request.client.host if request.client else "unknown"
-    retry_after = await rate_limiter.hit(
-        "login", f"{client}:{email}", settings.rate_limit.login_per_minute
-    )
-    if retry_after is not None:
-        raise too_many_requests(retry_after)
+    hit = await rate_limiter.hit("login", f"{client}:{email}", settings.rate_limit.login_per_minute)
+    if hit.retry_after is not None:
+        raise too_many_requests(hit.retry_after)
 
     plausible = "\x00" not in email and len(form.password) <= MAX_LOGIN_FIELD
     user = await crud.get_user_by_email(session, email) if plausible else None

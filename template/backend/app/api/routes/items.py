@@ -6,7 +6,15 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Response, status
 
 from app import crud
-from app.api.deps import MALFORMED_BODY, SIGNED_IN, CacheDep, CurrentUserDep, Responses, SessionDep
+from app.api.deps import (
+    MALFORMED_BODY,
+    SIGNED_IN,
+    CacheDep,
+    CurrentUserDep,
+    Responses,
+    SessionDep,
+    SessionmakerDep,
+)
 from app.core.cache import cached_json
 from app.models import (
     MAX_OFFSET,
@@ -30,7 +38,7 @@ def item_not_found() -> HTTPException:
 @router.get("", response_model=ItemsPublic)
 async def list_items(
     user: CurrentUserDep,
-    session: SessionDep,
+    sessions: SessionmakerDep,
     cache: CacheDep,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
@@ -38,7 +46,8 @@ async def list_items(
     """A page of your items, newest first, with `count`, the number of all your items."""
 
     async def load() -> ItemsPublic:
-        items, count = await crud.list_items(session, user.id, offset, limit)
+        async with sessions() as session:
+            items, count = await crud.list_items(session, user.id, offset, limit)
         return ItemsPublic(
             data=[ItemPublic.model_validate(item, from_attributes=True) for item in items],
             count=count,
@@ -66,10 +75,11 @@ async def create_item(
 
 @router.get("/{item_id}", response_model=ItemPublic, responses=NOT_FOUND)
 async def read_item(
-    item_id: uuid.UUID, user: CurrentUserDep, session: SessionDep, cache: CacheDep
+    item_id: uuid.UUID, user: CurrentUserDep, sessions: SessionmakerDep, cache: CacheDep
 ) -> Response:
     async def load() -> ItemPublic:
-        item = await crud.get_item(session, user.id, item_id)
+        async with sessions() as session:
+            item = await crud.get_item(session, user.id, item_id)
         if item is None:
             raise item_not_found()
         return ItemPublic.model_validate(item, from_attributes=True)
