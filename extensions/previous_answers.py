@@ -8,6 +8,8 @@ missing.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +26,31 @@ def read_answers(path: Path) -> dict[str, Any]:
     return answers if isinstance(answers, dict) else {}
 
 
+class LazyAnswers(Mapping[str, Any]):
+    """The destination's answers, read on first use: Copier builds a Jinja context for every
+    path and file it renders, and `_copier_conf` renders the answers file's name each time it is
+    read, so reading it up front would double the cost of a render (only `tier` uses it)."""
+
+    def __init__(self, context: Mapping[str, Any]) -> None:
+        self._context = context
+
+    @cached_property
+    def _answers(self) -> dict[str, Any]:
+        conf = self._context["_copier_conf"]
+        return read_answers(Path(conf["dst_path"]) / conf["answers_file"])
+
+    def __getitem__(self, key: str) -> Any:
+        return self._answers[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._answers)
+
+    def __len__(self) -> int:
+        return len(self._answers)
+
+
 class PreviousAnswers(ContextHook):
     """Adds ``previous_answers``: the destination's answers file, while questions are asked."""
 
     def hook(self, context: dict[str, Any]) -> None:
-        conf = context["_copier_conf"]
-        context["previous_answers"] = read_answers(Path(conf["dst_path"]) / conf["answers_file"])
+        context["previous_answers"] = LazyAnswers(context)

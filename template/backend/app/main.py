@@ -35,6 +35,7 @@ from app.core.middleware import (
 )
 from app.core.overload import CancelOnDisconnectMiddleware, ShedOverloadMiddleware
 from app.core.rate_limit import RateLimiter
+from app.core.security import HashingBusy
 from app.web import mount_frontend
 
 logger = logging.getLogger(__name__)
@@ -129,6 +130,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # than queue it behind the others.
         metrics.DB_POOL_TIMEOUTS.inc()
         logger.warning("Database pool exhausted: %s", error)
+        return unavailable("The server is busy; retry shortly.", retry_after)
+
+    @app.exception_handler(HashingBusy)
+    async def login_storm(_: Request, error: HashingBusy) -> JSONResponse:
+        metrics.REQUESTS_SHED.inc()
         return unavailable("The server is busy; retry shortly.", retry_after)
 
     @app.exception_handler(OSError)

@@ -1,15 +1,18 @@
-"""Overload by design: past max_in_flight a worker answers 503 at once, and a request whose client
-left stops instead of waiting on for a database connection nobody will use."""
+"""Overload by design: past max_in_flight (or a full password-hashing queue) a worker answers 503
+at once, and a request whose client left stops instead of waiting on for a database connection
+nobody will use."""
 
 import asyncio
 import time
 
 import pytest
+from httpx import AsyncClient
 from sqlalchemy import text
 
+from app.core import security
 from app.core.config import DbPool
 from tests.conftest import MakeApp
-from tests.utils import API, metric, signup
+from tests.utils import API, PASSWORD, metric, signup
 
 pytestmark = pytest.mark.anyio
 
@@ -91,3 +94,16 @@ async def test_a_request_whose_client_left_stops_waiting(make_app: MakeApp) -> N
         assert metric(after, "http_requests_total", **closed) == (
             metric(before, "http_requests_total", **closed) + 1
         )
+
+
+async def test_a_login_storm_is_shed_at_once(
+    client: AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account = await signup(client)
+    monkeypatch.setattr(security.hashing, "max_queued", 0)  # as if the queue were full
+    form = {"username": account.email, "password": PASSWORD}
+    response = await client.post(f"{API}/auth/login", data=form)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    monkeypatch.undo()
+    assert (await client.post(f"{API}/auth/login", data=form)).status_code == 200

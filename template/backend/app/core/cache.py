@@ -34,6 +34,12 @@ class Store(Protocol):
     async def set(self, key: str, value: bytes, ttl: int, *, if_absent: bool = False) -> bool:
         """Store `value` for `ttl` seconds; with `if_absent`, only when `key` is not there yet."""
 
+    async def replace(self, key: str, expected: bytes, value: bytes, ttl: int) -> bool:
+        """Store `value` for `ttl` seconds only if `key` still holds `expected`."""
+
+    async def delete(self, key: str) -> bool:
+        """Remove `key`; False only when that could not be done (Redis down)."""
+
     async def incr(
         self, key: str, ttl: int, *, read: Sequence[str] = ()
     ) -> tuple[Counted, list[bytes | None]]:
@@ -74,6 +80,16 @@ class MemoryStore:
         if if_absent and self._live(key) is not None:
             return False
         self._put(key, value, self._clock() + ttl)
+        return True
+
+    async def replace(self, key: str, expected: bytes, value: bytes, ttl: int) -> bool:
+        if self._live(key) != expected:
+            return False
+        self._put(key, value, self._clock() + ttl)
+        return True
+
+    async def delete(self, key: str) -> bool:
+        self._entries.pop(key, None)
         return True
 
     async def incr(
@@ -118,11 +134,21 @@ class RedisBreaker:
             self._last_logged, self._unlogged = now, 0
 
 
+# Compare-and-set, atomic in Redis (SET has no "if equal" before Redis 8.4).
+REPLACE_IF_EQUAL = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+end
+return false
+"""
+
+
 class RedisStore:
     """A Store on a shared Redis client that fails open; `component` labels its failures."""
 
     def __init__(self, client: Redis, breaker: RedisBreaker, component: str) -> None:
         self._client = client
+        self._replace = client.register_script(REPLACE_IF_EQUAL)
         self._breaker = breaker
         self._fail_open = metrics.REDIS_FAIL_OPEN.labels(component)
         self._component = component
@@ -151,6 +177,25 @@ class RedisStore:
             return False
         try:
             return bool(await self._client.set(key, value, ex=ttl, nx=if_absent))
+        except (RedisError, OSError) as error:
+            self._failed(error)
+            return False
+
+    async def replace(self, key: str, expected: bytes, value: bytes, ttl: int) -> bool:
+        if self._skip():
+            return False
+        try:
+            return bool(await self._replace(keys=[key], args=[expected, value, ttl]))
+        except (RedisError, OSError) as error:
+            self._failed(error)
+            return False
+
+    async def delete(self, key: str) -> bool:
+        if self._skip():
+            return False
+        try:
+            await self._client.delete(key)
+            return True
         except (RedisError, OSError) as error:
             self._failed(error)
             return False
@@ -190,13 +235,18 @@ def create_redis(settings: Settings) -> Redis:
 
 
 class Cache:
-    """Cache-aside over a Store, with the tier's TTL classes and per-owner invalidation.
+    """Cache-aside over a Store, with the tier's TTL classes and invalidation after writes.
 
-    Everything cached from an owner's items lives under a namespace token (`ns:<owner>`); a write
-    replaces the token, so all of it becomes unreachable at once and expires on its own.
-    Readers fetch the token before reading the database, so a read racing a write can only fill
-    an entry under the old token: no stale entry is ever served after a write's invalidation.
-    The owner's own record (`user:<owner>`) is not under the token: item writes leave it cached.
+    Every entry is filled under a lease: a reader that misses first marks the key as its own
+    (`SET NX`), reads the database, and stores the result only if its mark is still there. A
+    write deletes the keys it changed after it commits, which also deletes any reader's mark, so
+    a read racing a write never stores what the write replaced.
+
+    Entries that one write changes together (all pages of an owner's list) live under a
+    namespace token (`ns:<owner>`); a write replaces the token, so all of them become
+    unreachable at once and expire on their own. The owner's record (`user:<owner>`) and single
+    items (`item:<owner>:<id>`) are not under it: other items' writes leave them cached.
+    Invalidations that fail (Redis down) are retried before this worker's next cached read.
 
     `enabled=False` (CACHE_ENABLED=false) reads nothing and keeps nothing.
     """
@@ -205,8 +255,8 @@ class Cache:
         self.store = store
         self.ttl_seconds = ttl_seconds
         self.enabled = enabled
-        # Owners whose invalidation failed (Redis down): retried before the next cached read.
-        self._pending: set[str] = set()
+        self._pending_owners: set[str] = set()
+        self._pending_keys: set[str] = set()
 
     def ttl(self, ttl_class: TTLClass) -> int:
         return getattr(self.ttl_seconds, ttl_class)
@@ -218,8 +268,29 @@ class Cache:
         counter.labels(resource).inc()
         return value
 
-    async def get(self, key: str, resource: str) -> bytes | None:
-        return self.counted(resource, await self.store.get(key) if self.enabled else None)
+    async def read(
+        self,
+        key: str,
+        resource: str,
+        ttl_class: TTLClass,
+        load: Callable[[], Awaitable[bytes]],
+    ) -> tuple[bytes, bool]:
+        """(the value at `key`, True) when cached, else (`load()`'s, False), stored under a lease.
+        An exception from `load` (a 404) is never cached."""
+        if not self.enabled:
+            self.counted(resource, None)
+            return await load(), False
+        cached = await self.store.get(key)
+        if cached is not None and not cached.startswith(LEASE_PREFIX):
+            self.counted(resource, cached)
+            return cached, True
+        self.counted(resource, None)
+        lease = LEASE_PREFIX + secrets.token_bytes(8)
+        leased = cached is None and await self.store.set(key, lease, LEASE_SECONDS, if_absent=True)
+        value = await load()
+        if leased:
+            await self.store.replace(key, lease, value, self.ttl(ttl_class))
+        return value, False
 
     async def set(self, key: str, value: bytes, ttl_class: TTLClass) -> None:
         if self.enabled:
@@ -255,20 +326,36 @@ class Cache:
                 token = await self.store.get(key) or token
         return f"{owner}:{token.decode()}"
 
-    async def invalidate(self, owner: object) -> None:
-        """Call after the write commits: every entry cached for `owner`'s items is gone."""
-        if self.enabled and not await self._replace_token(str(owner)):
-            self._pending.add(str(owner))
+    async def invalidate(self, owner: object, *keys: str) -> None:
+        """Call after a write commits: `owner`'s namespaced entries are gone, and so are `keys`
+        (the entries of the items it changed)."""
+        if not self.enabled:
+            return
+        if not await self._replace_token(str(owner)):
+            self._pending_owners.add(str(owner))
+        for key in keys:
+            if not await self.store.delete(key):
+                self._pending_keys.add(key)
 
     async def _replace_token(self, owner: str) -> bool:
         token = secrets.token_hex(8).encode()
         return await self.store.set(f"ns:{owner}", token, self.ttl("low_change"))
 
     async def _retry_pending(self) -> None:
-        for owner in list(self._pending):
+        for owner in list(self._pending_owners):
             if not await self._replace_token(owner):
                 return
-            self._pending.discard(owner)
+            self._pending_owners.discard(owner)
+        for key in list(self._pending_keys):
+            if not await self.store.delete(key):
+                return
+            self._pending_keys.discard(key)
+
+
+# Marks a key while one reader loads it; cached JSON never starts with a NUL byte.
+LEASE_PREFIX = b"\x00lease:"
+# Longer than a load takes (a pool wait of db_pool.timeout_seconds, then the query).
+LEASE_SECONDS = 15
 
 
 async def cached_json(
@@ -281,10 +368,11 @@ async def cached_json(
 ) -> Response:
     """Cache-aside: the JSON body cached under `key`, else `load()`'s result, stored for the TTL
     of `ttl_class`. `X-Cache` says which. An exception from `load` (a 404) is never cached."""
-    body = await cache.get(key, resource)
-    status = "HIT"
-    if body is None:
-        body = (await load()).model_dump_json().encode()
-        await cache.set(key, body, ttl_class)
-        status = "MISS"
-    return Response(body, media_type="application/json", headers={"X-Cache": status})
+
+    async def body() -> bytes:
+        return (await load()).model_dump_json().encode()
+
+    value, hit = await cache.read(key, resource, ttl_class, body)
+    return Response(
+        value, media_type="application/json", headers={"X-Cache": "HIT" if hit else "MISS"}
+    )

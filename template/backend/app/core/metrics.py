@@ -35,7 +35,8 @@ REQUEST_DURATION = Histogram(
 )
 REQUESTS_SHED = Counter(
     "http_requests_shed_total",
-    "Requests answered 503 at once because the worker already had max_in_flight requests.",
+    "Requests answered 503 at once: the worker had max_in_flight requests already, or too many "
+    "logins waiting for password hashing.",
 )
 CACHE_HITS = Counter("cache_hits_total", "Cached reads answered from the cache.", ["resource"])
 CACHE_MISSES = Counter("cache_misses_total", "Cached reads served by the database.", ["resource"])

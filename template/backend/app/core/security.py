@@ -19,11 +19,37 @@ TokenType = Literal["access", "refresh"]
 # argon2id with OWASP's recommended minimum (19 MiB, 2 passes, 1 lane): about 50 ms of one core.
 # Hashes made with other parameters still verify, and are upgraded at the next login.
 password_hash = PasswordHash((Argon2Hasher(time_cost=2, memory_cost=19_456, parallelism=1),))
-# Hash off the event loop, at most two at once per worker, so a burst of logins neither stalls
-# other requests nor exhausts the container's memory. Two dedicated threads rather than any of
-# anyio's 40: each thread that hashes keeps its own 19 MiB malloc arena, so 40 would grow a
-# worker's resident memory by hundreds of MB after a burst of logins.
-_hashing_threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="argon2")
+
+
+class HashingBusy(Exception):
+    """Too many logins are already waiting to be hashed in this worker: answer 503 at once."""
+
+
+class Hashing:
+    """Hash off the event loop, at most two at once per worker, so a burst of logins neither
+    stalls other requests nor exhausts the container's memory; at most `max_queued` wait, so a
+    login storm gets 503 + Retry-After at once instead of timing out in a queue.
+
+    Two dedicated threads rather than any of anyio's 40: each thread that hashes keeps its own
+    19 MiB malloc arena, so 40 would grow a worker's resident memory by hundreds of MB.
+    """
+
+    def __init__(self, threads: int = 2, max_queued: int = 16) -> None:
+        self.max_queued = max_queued  # about 0.4 s of work for two threads
+        self._threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="argon2")
+        self._queued = 0
+
+    async def run(self, function: Callable[..., Any], *args: object) -> Any:
+        if self._queued >= self.max_queued:
+            raise HashingBusy
+        self._queued += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._threads, function, *args)
+        finally:
+            self._queued -= 1
+
+
+hashing = Hashing()
 
 
 class InvalidTokenError(Exception):
@@ -37,17 +63,13 @@ class TokenClaims:
     expires_at: datetime
 
 
-async def _off_the_loop(function: Callable[..., Any], *args: object) -> Any:
-    return await asyncio.get_running_loop().run_in_executor(_hashing_threads, function, *args)
-
-
 @cache
 def _unknown_user_hash() -> str:
     return password_hash.hash(uuid.uuid4().hex)
 
 
 async def hash_password(password: str) -> str:
-    return await _off_the_loop(password_hash.hash, password)
+    return await hashing.run(password_hash.hash, password)
 
 
 async def verify_password(password: str, hashed: str | None) -> tuple[bool, str | None]:
@@ -57,9 +79,9 @@ async def verify_password(password: str, hashed: str | None) -> tuple[bool, str 
     as for a known email and does not tell which emails have accounts.
     """
     if hashed is None:
-        await _off_the_loop(password_hash.verify_and_update, password, _unknown_user_hash())
+        await hashing.run(password_hash.verify_and_update, password, _unknown_user_hash())
         return False, None
-    return await _off_the_loop(password_hash.verify_and_update, password, hashed)
+    return await hashing.run(password_hash.verify_and_update, password, hashed)
 
 
 def create_token(

@@ -1,4 +1,8 @@
-"""The cache's invalidation holds when Redis drops out between a write and the next read."""
+"""The cache's invalidation holds when Redis drops out between a write and the next read, and
+when a read races a write."""
+
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 
@@ -21,6 +25,21 @@ class FlakyStore(MemoryStore):
     async def set(self, key: str, value: bytes, ttl: int, *, if_absent: bool = False) -> bool:
         return False if self.down else await super().set(key, value, ttl, if_absent=if_absent)
 
+    async def replace(self, key: str, expected: bytes, value: bytes, ttl: int) -> bool:
+        return False if self.down else await super().replace(key, expected, value, ttl)
+
+    async def delete(self, key: str) -> bool:
+        return False if self.down else await super().delete(key)
+
+
+def loader(value: bytes, during: Callable[[], Awaitable[None]] | None = None) -> Any:
+    async def load() -> bytes:
+        if during:
+            await during()  # what happens while the database is read
+        return value
+
+    return load
+
 
 async def test_an_invalidation_lost_to_an_outage_is_replayed() -> None:
     store = FlakyStore()
@@ -32,7 +51,41 @@ async def test_an_invalidation_lost_to_an_outage_is_replayed() -> None:
     await cache.invalidate("owner")  # the write committed, but Redis did not hear of it
     store.down = False
 
-    assert await cache.get(f"{await cache.namespace('owner')}:list", "test") is None
+    assert await store.get(f"{await cache.namespace('owner')}:list") is None
+
+
+async def test_an_item_invalidation_lost_to_an_outage_is_replayed() -> None:
+    store = FlakyStore()
+    cache = Cache(store, CacheTTLSeconds())
+    await cache.read("item:owner:1", "test", "medium_change", loader(b"old"))
+
+    store.down = True
+    await cache.invalidate("owner", "item:owner:1")
+    store.down = False
+
+    await cache.namespace("owner")  # any cached read of this worker replays it first
+    assert await store.get("item:owner:1") is None
+
+
+async def test_a_read_racing_a_write_does_not_store_what_the_write_replaced() -> None:
+    cache = Cache(MemoryStore(max_entries=10), CacheTTLSeconds())
+
+    async def write_commits() -> None:
+        await cache.invalidate("owner", "item:owner:1")
+
+    value, hit = await cache.read(
+        "item:owner:1", "test", "medium_change", loader(b"old", during=write_commits)
+    )
+    assert (value, hit) == (b"old", False)  # this reader saw the row before the write
+    # ...but did not cache it: the next reader loads what the write left.
+    assert await cache.read("item:owner:1", "test", "medium_change", loader(b"new")) == (
+        b"new",
+        False,
+    )
+    assert await cache.read("item:owner:1", "test", "medium_change", loader(b"unused")) == (
+        b"new",
+        True,
+    )
 
 
 async def test_memory_store_evicts_the_least_recently_used() -> None:

@@ -35,6 +35,11 @@ def item_not_found() -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, detail="Item not found")
 
 
+def item_key(owner_id: uuid.UUID, item_id: uuid.UUID) -> str:
+    """A single item's cache entry: kept when other items change (see Cache)."""
+    return f"item:{owner_id}:{item_id}"
+
+
 @router.get("", response_model=ItemsPublic)
 async def list_items(
     user: CurrentUserDep,
@@ -86,7 +91,7 @@ async def read_item(
 
     return await cached_json(
         cache,
-        f"items:{user.cache_namespace}:item:{item_id}",
+        item_key(user.id, item_id),
         resource="item",
         ttl_class="medium_change",
         load=load,
@@ -105,7 +110,7 @@ async def update_item(
     if item is None:
         raise item_not_found()
     item = await crud.update_item(session, item, data)
-    await cache.invalidate(user.id)
+    await cache.invalidate(user.id, item_key(user.id, item_id))
     return ItemPublic.model_validate(item, from_attributes=True)
 
 
@@ -117,4 +122,4 @@ async def delete_item(
     if item is None:
         raise item_not_found()
     await crud.delete_item(session, item)
-    await cache.invalidate(user.id)
+    await cache.invalidate(user.id, item_key(user.id, item_id))

@@ -42,6 +42,9 @@ async def test_item_miss_hit_and_invalidation(client: AsyncClient) -> None:
     assert (await get(client, url, account.headers))[0] == "MISS"
     assert (await get(client, url, account.headers))[0] == "HIT"
 
+    # Other items' writes leave it cached; its own update does not.
+    await client.post(f"{API}/items", json={"title": "another"}, headers=account.headers)
+    assert (await get(client, url, account.headers))[0] == "HIT"
     await client.patch(url, json={"title": "b"}, headers=account.headers)
     status, body = await get(client, url, account.headers)
     assert (status, body["title"]) == ("MISS", "b")
