@@ -15,7 +15,7 @@ const SHELL = [
     "src/api.js",
     "src/store.js",
     "src/styles.js",
-    "src/fields.js",
+    "src/account-form.js",
     "src/components/app-shell.js",
     "src/components/app-header.js",
     "src/components/offline-banner.js",

@@ -1,42 +1,17 @@
 // Sign in with email and password; the API's own error messages show inline.
-import { LitElement, html } from "lit";
+import { html } from "lit";
+import { AccountForm, field } from "../account-form.js";
 import { signIn } from "../api.js";
-import { field } from "../fields.js";
-import { formStyles } from "../styles.js";
 
-export class LoginForm extends LitElement {
-  static properties = {
-    busy: { state: true },
-    error: { state: true },
-    fieldErrors: { state: true },
-  };
-
-  static styles = formStyles;
-
-  constructor() {
-    super();
-    this.busy = false;
-    this.error = "";
-    this.fieldErrors = {};
-  }
-
-  async #submit(event) {
+export class LoginForm extends AccountForm {
+  #submit(event) {
     event.preventDefault();
     const data = new FormData(event.target);
-    this.busy = true;
-    try {
-      const user = await signIn(data.get("email"), data.get("password"));
-      this.dispatchEvent(
-        new CustomEvent("signed-in", { detail: { user }, bubbles: true, composed: true }),
-      );
-    } catch (error) {
-      this.error = error.message;
+    return this.signInWith(
+      () => signIn(data.get("email"), data.get("password")),
       // The login form posts OAuth2's `username`: its errors belong to the email field.
-      const { username, ...rest } = error.fieldErrors ?? {};
-      this.fieldErrors = { email: username, ...rest };
-    } finally {
-      this.busy = false;
-    }
+      ({ username, ...rest }) => ({ email: username, ...rest }),
+    );
   }
 
   render() {

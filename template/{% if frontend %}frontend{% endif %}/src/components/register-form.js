@@ -1,26 +1,10 @@
 // Create an account, then sign in with it; the API's validation messages show next to each field.
-import { LitElement, html } from "lit";
+import { html } from "lit";
+import { AccountForm, field } from "../account-form.js";
 import { register, signIn } from "../api.js";
-import { field } from "../fields.js";
-import { formStyles } from "../styles.js";
 
-export class RegisterForm extends LitElement {
-  static properties = {
-    busy: { state: true },
-    error: { state: true },
-    fieldErrors: { state: true },
-  };
-
-  static styles = formStyles;
-
-  constructor() {
-    super();
-    this.busy = false;
-    this.error = "";
-    this.fieldErrors = {};
-  }
-
-  async #submit(event) {
+export class RegisterForm extends AccountForm {
+  #submit(event) {
     event.preventDefault();
     const data = new FormData(event.target);
     const account = {
@@ -28,19 +12,10 @@ export class RegisterForm extends LitElement {
       password: data.get("password"),
       full_name: data.get("full_name") || null,
     };
-    this.busy = true;
-    try {
+    return this.signInWith(async () => {
       await register(account);
-      const user = await signIn(account.email, account.password);
-      this.dispatchEvent(
-        new CustomEvent("signed-in", { detail: { user }, bubbles: true, composed: true }),
-      );
-    } catch (error) {
-      this.error = error.message;
-      this.fieldErrors = error.fieldErrors ?? {};
-    } finally {
-      this.busy = false;
-    }
+      return signIn(account.email, account.password);
+    });
   }
 
   render() {
