@@ -33,7 +33,12 @@ from app.core.middleware import (
     SecurityHeadersMiddleware,
     route_template,
 )
-from app.core.overload import CancelOnDisconnectMiddleware, ShedOverloadMiddleware
+from app.core.overload import (
+    BUSY,
+    CancelOnDisconnectMiddleware,
+    ShedOverloadMiddleware,
+    unavailable,
+)
 from app.core.rate_limit import RateLimiter
 from app.core.security import HashingBusy
 from app.web import mount_frontend
@@ -80,12 +85,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await app.state.redis.aclose()
 
 
-def unavailable(detail: str, retry_after: int) -> JSONResponse:
-    return JSONResponse(
-        {"detail": detail}, status_code=503, headers={"Retry-After": str(retry_after)}
-    )
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
@@ -130,12 +129,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # than queue it behind the others.
         metrics.DB_POOL_TIMEOUTS.inc()
         logger.warning("Database pool exhausted: %s", error)
-        return unavailable("The server is busy; retry shortly.", retry_after)
+        return unavailable(BUSY, retry_after)
 
     @app.exception_handler(HashingBusy)
     async def login_storm(_: Request, error: HashingBusy) -> JSONResponse:
         metrics.REQUESTS_SHED.inc()
-        return unavailable("The server is busy; retry shortly.", retry_after)
+        return unavailable(BUSY, retry_after)
 
     @app.exception_handler(OSError)
     async def dependency_unreachable(_: Request, error: OSError) -> JSONResponse:

@@ -15,8 +15,9 @@ access_log = logging.getLogger("app.access")
 
 # A caller's X-Request-ID (a proxy's, a client's) is kept when it looks like an id; else a new one.
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-# Probes and scrapes: counted in the metrics, but kept out of the access log unless they fail.
-_QUIET_PATHS = frozenset({"/health/live", "/health/ready", "/metrics"})
+# Probes and scrapes: counted in the metrics, but kept out of the access log unless they fail
+# (and never shed, see overload.py).
+PROBE_PATHS = frozenset({"/health/live", "/health/ready", "/metrics"})
 # nginx's status for a request whose client closed the connection before the answer.
 CLIENT_CLOSED_REQUEST = 499
 
@@ -74,7 +75,7 @@ class RequestContextMiddleware:
             method = scope["method"]
             metrics.REQUESTS.labels(method, route, str(status)).inc()
             metrics.REQUEST_DURATION.labels(method, route).observe(duration)
-            quiet = scope["path"] in _QUIET_PATHS and status < 400
+            quiet = scope["path"] in PROBE_PATHS and status < 400
             access_log.log(
                 logging.DEBUG if quiet else logging.INFO,
                 "%s %s %s",

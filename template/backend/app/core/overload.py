@@ -12,9 +12,16 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core import metrics
+from app.core.middleware import PROBE_PATHS
 
-# Probes and scrapes are never shed: an overloaded worker is alive, and its metrics matter most.
-NEVER_SHED = frozenset({"/health/live", "/health/ready", "/metrics"})
+BUSY = "The server is busy; retry shortly."
+
+
+def unavailable(detail: str, retry_after: int) -> JSONResponse:
+    """503 with Retry-After: every answer the API gives when it cannot serve a request now."""
+    return JSONResponse(
+        {"detail": detail}, status_code=503, headers={"Retry-After": str(retry_after)}
+    )
 
 
 class ShedOverloadMiddleware:
@@ -24,14 +31,11 @@ class ShedOverloadMiddleware:
         self.app = app
         self.max_in_flight = max_in_flight
         self.in_flight = 0
-        self.busy = JSONResponse(
-            {"detail": "The server is busy; retry shortly."},
-            status_code=503,
-            headers={"Retry-After": str(retry_after)},
-        )
+        self.busy = unavailable(BUSY, retry_after)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in NEVER_SHED:
+        # Probes are never shed: an overloaded worker is alive, and its metrics matter most.
+        if scope["type"] != "http" or scope["path"] in PROBE_PATHS:
             await self.app(scope, receive, send)
             return
         if self.in_flight >= self.max_in_flight:
