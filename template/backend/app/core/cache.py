@@ -296,30 +296,36 @@ class Cache:
         if self.enabled:
             await self.store.set(key, value, self.ttl(ttl_class))
 
-    @staticmethod
-    def owner_keys(owner: object) -> list[str]:
+    def owner_keys(self, owner: object) -> list[str]:
         """What a signed-in request reads before anything else: the owner's namespace token and
-        their cached record (see `owner_entries`)."""
-        return [f"ns:{owner}", f"user:{owner}"]
+        their cached record (see `owner_entries`); nothing with the cache off."""
+        return [f"ns:{owner}", f"user:{owner}"] if self.enabled else []
 
     async def owner_entries(
         self, owner: object, values: Sequence[bytes | None]
     ) -> tuple[str, bytes | None]:
         """The owner's namespace and cached record, from the values read at `owner_keys`."""
-        token, record = values if self.enabled and values else (None, None)
-        return await self.namespace(owner, token), self.counted("user", record)
+        token, record = values or (None, None)
+        return await self._namespace(owner, token), self.counted("user", record)
 
     async def set_owner_record(self, owner: object, record: bytes) -> None:
         await self.set(f"user:{owner}", record, "low_change")
 
-    async def namespace(self, owner: object, token: bytes | None = None) -> str:
-        """The key prefix for `owner`'s entries, valid until the next invalidation; `token` is
-        the one already read from `ns:<owner>`, if any."""
+    async def namespace(self, owner: object) -> str:
+        """The key prefix for `owner`'s entries, valid until the next invalidation."""
+        token = await self.store.get(f"ns:{owner}") if self.enabled else None
+        return await self._namespace(owner, token)
+
+    async def _namespace(self, owner: object, token: bytes | None) -> str:
+        """`namespace`, given the token just read from `ns:<owner>` (None: there was none)."""
         if not self.enabled:
             return f"{owner}:uncached"
+        # A token read before this owner's lost invalidation is replayed is the one it replaces.
+        replayed = str(owner) in self._pending_owners
         await self._retry_pending()
         key = f"ns:{owner}"
-        token = token or await self.store.get(key)
+        if replayed:
+            token = await self.store.get(key)
         if token is None:
             token = secrets.token_hex(8).encode()
             if not await self.store.set(key, token, self.ttl("low_change"), if_absent=True):

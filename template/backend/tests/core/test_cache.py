@@ -54,6 +54,21 @@ async def test_an_invalidation_lost_to_an_outage_is_replayed() -> None:
     assert await store.get(f"{await cache.namespace('owner')}:list") is None
 
 
+async def test_a_token_read_before_the_replay_is_not_used() -> None:
+    store = FlakyStore()
+    cache = Cache(store, CacheTTLSeconds())
+    namespace = await cache.namespace("owner")
+    await cache.set(f"{namespace}:list", b"old", "high_change")
+    store.down = True
+    await cache.invalidate("owner")
+    store.down = False
+
+    # A signed-in request reads the token with its rate-limit count, before the replay.
+    read_along = await store.incr("rl:api:owner", 60, read=cache.owner_keys("owner"))
+    namespace, _ = await cache.owner_entries("owner", read_along[1])
+    assert await store.get(f"{namespace}:list") is None
+
+
 async def test_an_item_invalidation_lost_to_an_outage_is_replayed() -> None:
     store = FlakyStore()
     cache = Cache(store, CacheTTLSeconds())
