@@ -13,9 +13,10 @@ SECRET = "a-test-secret-that-is-long-enough-for-hs256"
 
 def test_a_remembered_token_still_expires() -> None:
     user_id = uuid.uuid4()
-    token, _ = create_token(user_id, "access", timedelta(seconds=1), SECRET)
+    # The token's exp is whole seconds: 2 s of lifetime leave at least 1 s for the first check.
+    token, claims = create_token(user_id, "access", timedelta(seconds=2), SECRET)
     assert decode_token(token, "access", SECRET).user_id == user_id
-    time.sleep(1.1)
+    time.sleep(claims.expires_at.timestamp() - time.time() + 0.1)
     with pytest.raises(InvalidTokenError, match="expired"):
         decode_token(token, "access", SECRET)
 
