@@ -41,20 +41,8 @@ def loader(value: bytes, during: Callable[[], Awaitable[None]] | None = None) ->
     return load
 
 
-async def test_an_invalidation_lost_to_an_outage_is_replayed() -> None:
-    store = FlakyStore()
-    cache = Cache(store, CacheTTLSeconds())
-    namespace = await cache.namespace("owner")
-    await cache.set(f"{namespace}:list", b"old", "high_change")
-
-    store.down = True
-    await cache.invalidate("owner")  # the write committed, but Redis did not hear of it
-    store.down = False
-
-    assert await store.get(f"{await cache.namespace('owner')}:list") is None
-
-
-async def test_a_token_read_before_the_replay_is_not_used() -> None:
+async def list_cached_then_invalidation_lost() -> tuple[FlakyStore, Cache]:
+    """An owner's list is cached; a write commits, but Redis does not hear of it."""
     store = FlakyStore()
     cache = Cache(store, CacheTTLSeconds())
     namespace = await cache.namespace("owner")
@@ -62,7 +50,16 @@ async def test_a_token_read_before_the_replay_is_not_used() -> None:
     store.down = True
     await cache.invalidate("owner")
     store.down = False
+    return store, cache
 
+
+async def test_an_invalidation_lost_to_an_outage_is_replayed() -> None:
+    store, cache = await list_cached_then_invalidation_lost()
+    assert await store.get(f"{await cache.namespace('owner')}:list") is None
+
+
+async def test_a_token_read_before_the_replay_is_not_used() -> None:
+    store, cache = await list_cached_then_invalidation_lost()
     # A signed-in request reads the token with its rate-limit count, before the replay.
     read_along = await store.incr("rl:api:owner", 60, read=cache.owner_keys("owner"))
     namespace, _ = await cache.owner_entries("owner", read_along[1])
