@@ -10,6 +10,7 @@ import secrets
 import tomllib
 from functools import cache
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 from copier_template_extensions import ContextHook
@@ -35,6 +36,19 @@ def tier_label(tier: str) -> str:
     return f"{tier}: {profile['summary']} (about ${monthly_estimate(tier)}/month)"
 
 
+def tier_refusal(tier: str, previous_answers: Mapping[str, Any]) -> str:
+    """Why `tier` cannot be chosen for a project last rendered with `previous_answers` ("" if it
+    can): graduating is one way, since moving down would delete the bigger tier's files."""
+    tiers = load_tiers()["tiers"]
+    previous = previous_answers.get("tier")
+    if previous not in tiers or tier not in tiers or tiers[tier]["order"] >= tiers[previous]["order"]:
+        return ""
+    return (
+        f"Moving down from the {previous} tier to {tier} is not supported: keep tier={previous}, "
+        'or start a new project with `copier copy` (see "Upgrading and graduating" in the docs).'
+    )
+
+
 def new_secret(length: int = 32) -> str:
     """A fresh random secret, URL-safe, for the generated .env (never stored in answers)."""
     return secrets.token_urlsafe(length)
@@ -50,6 +64,7 @@ class ContextUpdater(ContextHook):
         context["tier_label"] = tier_label
         context["monthly_estimate"] = monthly_estimate
         context["new_secret"] = new_secret
+        context["tier_refusal"] = tier_refusal
         # The hook also runs while questions are asked, before `tier` has an answer.
         tier = context.get("tier")
         if tier in data["tiers"]:
