@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import secrets
 import tomllib
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
-from collections.abc import Mapping
 from typing import Any
 
 from copier_template_extensions import ContextHook
 
 TIERS_FILE = Path(__file__).with_name("tiers.toml")
+# How a founder runs copier on a fresh machine: the template loads copier-template-extensions.
+COPIER_COMMAND = "uvx --with copier-template-extensions copier"
 
 
 @cache
@@ -41,7 +43,11 @@ def tier_refusal(tier: str, previous_answers: Mapping[str, Any]) -> str:
     can): graduating is one way, since moving down would delete the bigger tier's files."""
     tiers = load_tiers()["tiers"]
     previous = previous_answers.get("tier")
-    if previous not in tiers or tier not in tiers or tiers[tier]["order"] >= tiers[previous]["order"]:
+    if (
+        previous not in tiers
+        or tier not in tiers
+        or tiers[tier]["order"] >= tiers[previous]["order"]
+    ):
         return ""
     return (
         f"Moving down from the {previous} tier to {tier} is not supported: keep tier={previous}, "
@@ -65,6 +71,7 @@ class ContextUpdater(ContextHook):
         context["monthly_estimate"] = monthly_estimate
         context["new_secret"] = new_secret
         context["tier_refusal"] = tier_refusal
+        context["copier_command"] = COPIER_COMMAND
         # The hook also runs while questions are asked, before `tier` has an answer.
         tier = context.get("tier")
         if tier in data["tiers"]:

@@ -8,6 +8,7 @@ missing.
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator, Mapping
 from functools import cached_property
 from pathlib import Path
@@ -49,8 +50,23 @@ class LazyAnswers(Mapping[str, Any]):
         return len(self._answers)
 
 
+def committed_answers(project: str | Path) -> dict[str, Any]:
+    """The answers in the project's last commit: after an update has rewritten the answers file,
+    what the project was before it (copier only updates a clean work tree)."""
+    shown = subprocess.run(
+        ["git", "-C", str(project), "show", "HEAD:.copier-answers.yml"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    answers = yaml.safe_load(shown.stdout) if shown.returncode == 0 else None
+    return answers if isinstance(answers, dict) else {}
+
+
 class PreviousAnswers(ContextHook):
-    """Adds ``previous_answers``: the destination's answers file, while questions are asked."""
+    """Adds ``previous_answers`` (the destination's answers file, while questions are asked) and
+    ``committed_answers`` (the answers of its last commit, for the message after an update)."""
 
     def hook(self, context: dict[str, Any]) -> None:
         context["previous_answers"] = LazyAnswers(context)
+        context["committed_answers"] = committed_answers
