@@ -45,8 +45,10 @@ def example_variables(text: str) -> list[Variable]:
     """The variables .env.example sets (commented-out `# NAME=...` lines are optional: skipped)."""
     variables, comment = [], []
     for line in text.splitlines():
-        if line.startswith("#"):
-            comment.append(line.lstrip("#").strip())
+        note = line.lstrip("#").strip()
+        # A section heading or an optional `# NAME=value` line belongs to no variable below it.
+        if line.startswith("#") and not note.startswith("---") and not ASSIGNMENT.match(note):
+            comment.append(note)
         elif match := ASSIGNMENT.match(line.strip()):
             variables.append(Variable(match["name"], match["value"], " ".join(comment).strip()))
             comment = []

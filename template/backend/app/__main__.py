@@ -1,16 +1,21 @@
 """`python -m app`: serve the API as production does (the Docker image's command).
 
-uvicorn with WEB_CONCURRENCY workers (the tier's default), JSON logs, proxy headers trusted from
-FORWARDED_ALLOW_IPS, and Prometheus multiprocess mode so /metrics adds up every worker.
+uvicorn with WEB_CONCURRENCY workers (the tier's default) on API_HOST and PORT (or API_PORT), JSON
+logs, proxy headers trusted from FORWARDED_ALLOW_IPS, and Prometheus multiprocess mode so /metrics
+adds up every worker. `python -m app healthcheck` is the image's HEALTHCHECK: exit 0 while the API
+answers /health/live on that port.
 """
 
 import os
+import sys
 import tempfile
+import urllib.request
 from pathlib import Path
 
 import uvicorn
+from pydantic import ValidationError
 
-from app.core.config import get_settings
+from app.core.config import Settings, get_settings
 from app.core.logs import configure_logging
 
 # Read by prometheus_client when it is first imported: set here, before any worker imports it.
@@ -27,8 +32,28 @@ def prepare_metrics_directory() -> None:
     os.environ[MULTIPROC_DIR_ENV] = str(directory)
 
 
+def settings_or_exit() -> Settings:
+    """The settings, or exit 1 with one line per refused setting (never a traceback, never the
+    refused value: it may be a secret)."""
+    try:
+        return get_settings()
+    except ValidationError as error:
+        for problem in error.errors():
+            print(f"Refusing to start: {problem['msg'].removeprefix('Value error, ')}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def healthcheck(settings: Settings) -> None:
+    url = f"http://127.0.0.1:{settings.api_port}/health/live"
+    with urllib.request.urlopen(url, timeout=2):  # noqa: S310  (a fixed local http URL)
+        pass
+
+
 def main() -> None:
-    settings = get_settings()  # invalid settings stop here, before any worker starts
+    settings = settings_or_exit()  # invalid settings stop here, before any worker starts
+    if sys.argv[1:] == ["healthcheck"]:
+        healthcheck(settings)
+        return
     configure_logging(settings.log_level)
     prepare_metrics_directory()
     uvicorn.run(

@@ -26,8 +26,11 @@ def test_local_runs_with_the_default_secret() -> None:
     assert settings(environment="local", secret_key="change-me").secret_key == "change-me"
 
 
-def test_production_start_fails_with_a_clear_message() -> None:
-    env = {**os.environ, "ENVIRONMENT": "production", "SECRET_KEY": "change-me"}
+@pytest.mark.parametrize("secret", ["change-me", "Zq8vLm2RtXw4-short"])
+def test_production_start_fails_with_one_clear_line_that_never_echoes_the_secret(
+    secret: str,
+) -> None:
+    env = {**os.environ, "ENVIRONMENT": "production", "SECRET_KEY": secret}
     result = subprocess.run(
         [sys.executable, "-m", "app"],
         cwd=BACKEND_DIR,
@@ -37,8 +40,17 @@ def test_production_start_fails_with_a_clear_message() -> None:
         timeout=60,
         check=False,
     )
-    assert result.returncode != 0
+    assert result.returncode == 1
     assert "SECRET_KEY is a default value or shorter than 32 characters" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert secret[:4] not in result.stderr
+
+
+def test_a_platforms_port_wins_over_api_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("API_PORT", "8000")
+    assert settings().api_port == 8000
+    monkeypatch.setenv("PORT", "10000")
+    assert settings().api_port == 10000
 
 
 def test_cors_origins_is_a_comma_separated_list(monkeypatch: pytest.MonkeyPatch) -> None:
