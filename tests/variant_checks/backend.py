@@ -40,9 +40,7 @@ def new_migration_is_lint_clean(session: nox.Session, variant: Variant) -> None:
     anchor = "class Item(ItemBase, table=True):\n"
     if anchor not in original:
         session.error(f"{models} no longer has {anchor.strip()!r}: update this check")
-    column = (
-        '    launch_note: str | None = Field(default=None, max_length=280, description="Why")\n'
-    )
+    column = "    launch_note: str | None = Field(default=None, max_length=280)\n"
     database = variant.project / "backend" / "autogenerate.db"
     url = f"sqlite+aiosqlite:///{database}"
     versions = variant.project / "backend" / "alembic" / "versions"
