@@ -18,8 +18,8 @@ LEFTOVER_JINJA = re.compile(
 SECRET_NAMES = ("SECRET_KEY", "POSTGRES_PASSWORD", "REDIS_PASSWORD")
 
 
-def env_values(project) -> dict[str, str]:
-    lines = (project / ".env").read_text().splitlines()
+def env_values(project, name: str = ".env") -> dict[str, str]:
+    lines = (project / name).read_text().splitlines()
     return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
 
 
@@ -52,10 +52,11 @@ def test_secrets_go_to_env_and_never_to_the_answers_file(render, tier) -> None:
     project = render(tier=tier)
     secrets = env_values(project)
     assert set(SECRET_NAMES) <= set(secrets)
-    assert all(len(value) >= 32 for value in secrets.values())
+    assert all(len(secrets[name]) >= 32 for name in SECRET_NAMES)
+    assert secrets.keys() == env_values(project, ".env.example").keys(), ".env lacks a variable"
     answers_text = (project / ".copier-answers.yml").read_text()
-    for name, value in secrets.items():
-        assert value not in answers_text, f"{name}'s value leaked into .copier-answers.yml"
+    for name in SECRET_NAMES:
+        assert secrets[name] not in answers_text, f"{name}'s value leaked into .copier-answers.yml"
     assert not re.search(r"secret|password", answers_text, re.IGNORECASE)
     assert ".env" in (project / ".gitignore").read_text().splitlines()
     assert (project / ".env.example").read_text().count("change-me") >= len(SECRET_NAMES)
