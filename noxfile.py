@@ -55,7 +55,8 @@ def render(session: nox.Session, slug: str, **answers: object) -> Path:
     """Render the working tree of this template with the plain copier CLI, as a founder would,
     into the session's tmp/`slug`, with `slug` as the project name."""
     dest = Path(session.create_tmp()) / slug
-    answers = {"project_name": slug, **answers}
+    # domain has no default (a placeholder would ship into CORS and TLS); dev does not ask it.
+    answers = {"project_name": slug, "domain": f"{slug}.example.org", **answers}
     if dest.exists():
         shutil.rmtree(dest)
     data = [f"--data={key}={value}" for key, value in answers.items()]
@@ -137,8 +138,10 @@ def docs(session: nox.Session) -> None:
 
 @nox.session
 def update(session: nox.Session) -> None:
-    """`copier update` from the first release over a founder's edits, then dev -> mvp -> growth."""
+    """`copier update` from the first release over a founder's edits, then dev -> mvp -> growth;
+    the READMEs' own copy and update commands, with the questions answered at a real prompt."""
     install_group(session, "render")
+    session.install("pexpect>=4.9")
     update_flow.run(session, Path(session.create_tmp()))
 
 

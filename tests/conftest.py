@@ -16,6 +16,8 @@ from context import load_tiers  # noqa: E402  (extensions/ is not a package)
 TIERS = load_tiers()["tiers"]
 VARIANTS = load_tiers()["variants"]
 
+# The domain every mvp/growth render gets: the question has no default (a placeholder would ship).
+DOMAIN = "acme.example.org"
 # Directories a generated project may grow locally that are not template output.
 NOT_RENDERED = {".git", ".venv", "node_modules", "__pycache__", ".pytest_cache", ".ruff_cache"}
 
@@ -38,7 +40,7 @@ def render(copie) -> Callable[..., Path]:
     """Render the template with `answers` on top of the defaults; fail the test if it errors."""
 
     def _render(**answers: object) -> Path:
-        result = copie.copy(extra_answers=answers)
+        result = copie.copy(extra_answers={"domain": DOMAIN, **answers})
         assert result.exit_code == 0, result.exception
         assert result.project_dir is not None
         return result.project_dir

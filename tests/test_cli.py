@@ -33,6 +33,7 @@ def test_copy_with_trust_renders_and_says_what_to_do_next(tmp_path) -> None:
             "--defaults",
             "--vcs-ref=HEAD",
             "--data=tier=mvp",
+            "--data=domain=acme.example.org",
             ROOT,
             destination,
         ],

@@ -6,14 +6,14 @@ import re
 
 import pytest
 import yaml
-from conftest import TIERS
+from conftest import DOMAIN, TIERS
 
 MEGABYTES = re.compile(r"^(\d+)M$")
 
 
 @pytest.fixture(scope="module")
 def mvp_services(copie_session) -> dict:
-    result = copie_session.copy(extra_answers={"tier": "mvp"})
+    result = copie_session.copy(extra_answers={"tier": "mvp", "domain": DOMAIN})
     assert result.exit_code == 0, result.exception
     return yaml.safe_load((result.project_dir / "compose.prod.yaml").read_text())["services"]
 

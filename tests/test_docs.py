@@ -26,7 +26,7 @@ def test_every_question_is_on_the_questions_page_with_its_help() -> None:
 
 def test_validator_messages_are_listed_as_refusals() -> None:
     page = generated.questions_markdown()
-    assert "- **refused with:** Moving down from the {{ previous }} tier" in page
+    assert "- **refused with:** Moving down from the mvp tier to dev is not supported" in page
     assert '- **refused with:** Give an email address such as "ada@example.com".' in page
 
 

@@ -81,7 +81,8 @@ README_NOTE = "\n> Private beta: write to beta@example.com for an invite.\n"
 GITIGNORE_NOTE = "# Founder: local scratch space\n/scratch/\n"
 COMPONENT_NOTE = "// Founder: the pricing copy is reviewed by marketing before each release.\n"
 FOUNDER_SECRET = "STRIPE_SECRET_KEY=sk_test_founder_only\n"
-LOCK_FILES = {"backend/uv.lock", "frontend/package-lock.json"}
+# The domain the founder gives when leaving dev (there is no default: a placeholder would ship).
+DOMAIN = "nf-update.example.org"
 
 
 @dataclass(frozen=True)
@@ -251,11 +252,22 @@ class Founder:
                 actual = without(actual, self.inserted[name])
             if actual != expected:
                 problems.append(f"differs from a fresh render: {name}")
-        if (self.project / ".env").read_bytes() != self.env_before:
-            problems.append(".env changed (its secrets must survive every update untouched)")
+        problems += env_problems(self.project, self.env_before)
         if problems:
             session.error("After copier update:\n  " + "\n  ".join(problems))
         self.rendered = reference_files
+        self.env_before = (self.project / ".env").read_bytes()
+
+
+def env_problems(project: Path, before: bytes) -> list[str]:
+    """.env keeps every line it had (secrets untouched) and holds every variable of .env.example."""
+    env = (project / ".env").read_bytes()
+    if not env.startswith(before):
+        return [".env lost or changed a line it had (its values must survive every update)"]
+    names = {line.split("=", 1)[0] for line in env.decode().splitlines() if "=" in line}
+    example = (project / ".env.example").read_text().splitlines()
+    wanted = {line.split("=", 1)[0] for line in example if "=" in line and line[0] != "#"}
+    return [f".env lacks {name} (in .env.example)" for name in sorted(wanted - names)]
 
 
 def change_summary(session: nox.Session, project: Path, title: str) -> str:
@@ -274,15 +286,13 @@ def change_summary(session: nox.Session, project: Path, title: str) -> str:
 
 
 def run_project_tests(session: nox.Session, variant: Variant) -> None:
-    """The project's own `make test`, on PostgreSQL and Redis as its CI runs it."""
+    """The project's own `make test`, on PostgreSQL and Redis as its CI runs it. The project came
+    with its lock files, so a test run writes nothing: anything it leaves is a stale lock or a file
+    the generated .gitignore misses (and would block the next update)."""
     backend.test_on_services(session, variant)
-    # uv writes the lock file on the first run and a founder commits it; anything else a test run
-    # leaves behind is missing from the generated .gitignore (and would block the next update).
     written = git_output(variant.project, "status", "--porcelain", "--untracked=all").splitlines()
-    unexpected = [line[3:] for line in written if line[3:] not in LOCK_FILES]
-    if unexpected:
-        session.error(f"make test left files that .gitignore does not cover: {unexpected}")
-    commit_all(session, variant.project, "Founder: commit the lock file")
+    if written:
+        session.error(f"make test changed or left files: {[line[3:] for line in written]}")
 
 
 def refuse_downgrade(session: nox.Session, project: Path, tier: str) -> None:
@@ -292,15 +302,88 @@ def refuse_downgrade(session: nox.Session, project: Path, tier: str) -> None:
             "copier", "update", "--defaults", "--trust", "--quiet", f"--data=tier={tier}",
             success_codes=[1], silent=True,
         )  # fmt: skip
-    if "is not supported" not in output:
-        session.error(f"copier update to tier={tier} failed for another reason:\n{output[-2000:]}")
+    if "is not supported" not in output or "Traceback" in output:
+        session.error(f"copier update to tier={tier}: not one clear refusal:\n{output[-2000:]}")
     if git_output(project, "status", "--porcelain"):
         session.error(f"A refused downgrade to {tier} left changes behind")
     session.log(f"Downgrade to {tier} refused: {output.strip().splitlines()[-1]}")
 
 
+def readme_command(readme: Path, heading: str) -> str:
+    """The first line of the first ```sh block after `heading`: what the README tells a person to
+    run, exactly as written."""
+    text = readme.read_text()
+    if heading not in text:
+        raise ValueError(f"{readme} has no {heading!r}")
+    block = re.search(r"```sh\n(.*?)```", text[text.index(heading) :], re.DOTALL)
+    if block is None:
+        raise ValueError(f"{readme} has no sh block after {heading!r}")
+    return block.group(1).splitlines()[0]
+
+
+def at_the_prompt(session: nox.Session, cwd: Path, *command: str, keys: str = "") -> str:
+    """Run `command` in a terminal as a person would, pressing Enter at every question (or the
+    `keys` given as "HELP TEXT=KEYS"); return what the screen showed."""
+    typed = [f"--keys={keys}"] if keys else []
+    return session.run(
+        "python", str(ROOT / "tests" / "prompts.py"), f"--cwd={cwd}", *typed, "--", *command,
+        silent=True,
+    )  # fmt: skip
+
+
+def follow_the_readmes(session: nox.Session, workdir: Path, template: Path, new: Release) -> None:
+    """The root README's copy command, run as written in the template's folder with the questions
+    answered at the prompt, makes a project that the generated README's update command (as
+    written) brings to a later release."""
+    copy_line = readme_command(template / "README.md", "Make a project")
+    session.log(f"In the template's folder: {copy_line}")
+    at_the_prompt(session, template, "bash", "-c", copy_line)
+    project = workdir / "my-app"  # where the README's line puts it
+    recorded = re.search(r"^_src_path: (.*)$", (project / ".copier-answers.yml").read_text(), re.M)
+    src_path = recorded.group(1).strip("'\"") if recorded else None
+    if src_path != str(template):
+        session.error(f"the project records _src_path {src_path!r}: an update could not find it")
+    git(session, project, "init", "--quiet", "--initial-branch=main")
+    commit_all(session, project, "Initial commit")
+
+    patch = Release(f"{new.version}.post1", "")
+    note = "\nPatch release: this line arrived with `copier update`.\n"
+    with (template / "template" / "README.md.jinja").open("a") as readme:
+        readme.write(note)
+    commit_all(session, template, f"Release {patch.version}")
+    git(session, template, "tag", patch.tag)
+
+    update_line = readme_command(project / "README.md", "## Upgrading")
+    session.log(f"In the project: {update_line}")
+    at_the_prompt(session, project, "bash", "-c", update_line)
+    if note.strip() not in (project / "README.md").read_text():
+        session.error(f"`{update_line}` did not bring {patch.tag} into the project")
+    if git_output(project, "ls-files", "--unmerged"):
+        session.error(f"`{update_line}` left conflicts")
+    session.log(
+        change_summary(session, project, f"{new.tag} -> {patch.tag} with the README's line")
+    )
+
+
+def interactive_downgrade_is_disabled(session: nox.Session, project: Path) -> None:
+    """`copier update` at the prompt: the lower tiers are listed, disabled with the reason, and
+    up-arrows then Enter keep the project's tier; nothing changes."""
+    up_up_enter = "\x1b[A\x1b[A\r"
+    copier = str(Path(session.bin) / "copier")
+    screen = at_the_prompt(
+        session, project, copier, "update", "--trust", keys=f"Where the project runs={up_up_enter}"
+    )
+    for lower in ("dev", "mvp"):
+        if f"Moving down from the growth tier to {lower} is not supported" not in screen:
+            session.error(f"the tier menu does not show {lower} as disabled:\n{screen[-3000:]}")
+    if git_output(project, "status", "--porcelain"):
+        session.error("an interactive update that kept the tier changed the project")
+    session.log("Interactive update: dev and mvp shown disabled, the tier stayed growth")
+
+
 def run(session: nox.Session, workdir: Path) -> None:
-    """The whole story: old release -> founder edits -> update -> dev -> mvp -> growth."""
+    """The whole story: old release -> founder edits -> update -> dev -> mvp -> growth, then a
+    new founder follows the READMEs' own commands."""
     workdir = workdir.resolve()  # the answers file records the template's path; cwd changes
     template = workdir / "template"
     old, new = build_template_history(session, template)
@@ -323,8 +406,8 @@ def run(session: nox.Session, workdir: Path) -> None:
     founder.edit_component(session)
 
     for previous, tier in (("dev", "mvp"), ("mvp", "growth")):
-        answers["tier"] = tier
-        copier_update(session, project, tier=tier)
+        answers.update(tier=tier, domain=DOMAIN)
+        copier_update(session, project, tier=tier, domain=DOMAIN)
         founder.check_after_update(
             session, copier_copy(session, template, new.tag, workdir / "reference", **answers)
         )
@@ -333,3 +416,5 @@ def run(session: nox.Session, workdir: Path) -> None:
         variant = replace(variant, tier=tier)
         run_project_tests(session, variant)
         refuse_downgrade(session, project, previous)
+    interactive_downgrade_is_disabled(session, project)
+    follow_the_readmes(session, workdir, template, new)

@@ -21,11 +21,13 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "extensions"))
 
-from context import load_tiers, monthly_estimate  # noqa: E402  (extensions/ is not a package)
+from context import load_tiers, monthly_estimate, tier_refusal  # noqa: E402  (not a package)
 
 MARKER = re.compile(r"^<!-- generated: ([a-z-]+) -->$", re.M)
 # A validator's messages: the text between its Jinja statements ({{ expressions }} included).
 VALIDATOR_MESSAGE = re.compile(r"%\}((?:[^{]|\{\{[^}]*\}\})*?)\{%")
+# Validators that call an extension's function: one example of what they say.
+REFUSAL_EXAMPLES = {"tier": tier_refusal("dev", {"tier": "mvp"})}
 
 
 def questions() -> dict[str, dict[str, Any]]:
@@ -49,10 +51,13 @@ def questions_markdown() -> str:
         if "choices" in spec:
             choices = spec["choices"]
             values = choices.values() if isinstance(choices, dict) else choices
+            # A choice may be {value, validator}: the validator disables it at the prompt.
+            values = [value["value"] if isinstance(value, dict) else value for value in values]
             lines.append("- **choices:** " + ", ".join(code(value) for value in values))
         if "when" in spec:
             lines.append(f"- **asked only when:** {code(spec['when'])}")
         messages = VALIDATOR_MESSAGE.findall(spec.get("validator", ""))
+        messages += [REFUSAL_EXAMPLES[name]] if name in REFUSAL_EXAMPLES else []
         lines += [
             f"- **refused with:** {message.strip()}" for message in messages if message.strip()
         ]
