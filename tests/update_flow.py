@@ -161,10 +161,11 @@ def copier_copy(session: nox.Session, template: Path, tag: str, dest: Path, **an
     return dest
 
 
-def copier_update(session: nox.Session, project: Path, **answers: str) -> None:
+def copier_update(session: nox.Session, project: Path, **answers: str) -> str:
+    """`copier update` with the stored answers plus `answers`; returns what it printed."""
     data = [f"--data={key}={value}" for key, value in answers.items()]
     with session.chdir(project):
-        session.run("copier", "update", "--defaults", "--trust", "--quiet", *data)
+        return session.run("copier", "update", "--defaults", "--trust", *data, silent=True)
 
 
 def rendered_files(project: Path) -> set[str]:
@@ -407,7 +408,11 @@ def run(session: nox.Session, workdir: Path) -> None:
 
     for previous, tier in (("dev", "mvp"), ("mvp", "growth")):
         answers.update(tier=tier, domain=DOMAIN)
-        copier_update(session, project, tier=tier, domain=DOMAIN)
+        printed = copier_update(session, project, tier=tier, domain=DOMAIN)
+        if tier == "growth" and "Moving from the droplet to Kubernetes" not in printed:
+            session.error(f"mvp -> growth did not say how to move the data:\n{printed[-3000:]}")
+        if "empty value(s) in .env" in printed:
+            session.log(printed[printed.index("Fill in") :].strip())
         founder.check_after_update(
             session, copier_copy(session, template, new.tag, workdir / "reference", **answers)
         )
