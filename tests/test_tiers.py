@@ -58,7 +58,10 @@ def test_variant_table_covers_every_tier_once_with_the_frontend() -> None:
 def test_tier_question_labels_come_from_the_tier_data() -> None:
     questions = yaml.safe_load((ROOT / "copier.yml").read_text())
     choices = questions["tier"]["choices"]
-    assert sorted(choices.values()) == sorted(TIERS)
-    for label, tier in choices.items():
+    assert sorted(choice["value"] for choice in choices.values()) == sorted(TIERS)
+    for label, choice in choices.items():
+        tier = choice["value"]
         assert label == "{{ tier_label('%s') }}" % tier  # noqa: UP031  (a Jinja expression)
+        # Disabled at the prompt when it would move the project down.
+        assert choice["validator"] == "{{ tier_refusal('%s', previous_answers) }}" % tier  # noqa: UP031
     assert tier_label("mvp") == f"mvp: {TIERS['mvp']['summary']} (about $17/month)"
