@@ -1,0 +1,79 @@
+"""Deploy files that pass their schemas but would fail the founder on the first real deploy (issue 21):
+the workflow guard, the example secret, the Redis memory headroom."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+
+import pydantic
+import pytest
+import yaml
+from conftest import TIERS
+
+MEGABYTES = re.compile(r"^(\d+)M$")
+
+
+def deploy_triggers(project) -> list[str]:
+    """The `if:` of every job of deploy.yml that needs no other job: where a run starts."""
+    workflow = yaml.safe_load((project / ".github" / "workflows" / "deploy.yml").read_text())
+    return [job.get("if", "") for job in workflow["jobs"].values() if "needs" not in job]
+
+
+@pytest.mark.parametrize("tier", ["mvp", "growth"])
+def test_deploy_runs_only_after_a_push_to_this_repository(render, tier) -> None:
+    # A fork's pull request from its own branch named main also completes a CI run "on main".
+    for condition in deploy_triggers(render(tier=tier)):
+        assert "github.event.workflow_run.event == 'push'" in condition, condition
+        assert (
+            "github.event.workflow_run.head_repository.full_name == github.repository" in condition
+        ), condition
+        assert "github.event.workflow_run.conclusion == 'success'" in condition, condition
+
+
+def generated_settings(project):
+    """The generated backend's Settings class, imported from the rendered project."""
+    path = project / "backend" / "app" / "core" / "config.py"
+    name = f"generated_config_{abs(hash(str(path)))}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module.Settings
+
+
+def test_the_example_secret_is_refused_in_production(render) -> None:
+    project = render(tier="growth")
+    example = yaml.safe_load((project / "k8s" / "secret.example.yaml").read_text())
+    settings = generated_settings(project)
+    with pytest.raises(pydantic.ValidationError, match="SECRET_KEY"):
+        settings(environment="production", secret_key=example["stringData"]["SECRET_KEY"])
+    # The refusal is the example's doing, not any production setting's.
+    settings(environment="production", secret_key="x" * 48)
+
+
+@pytest.mark.parametrize("tier", ["mvp", "growth"])
+def test_redis_limit_is_maxmemory_plus_the_stated_headroom(tier) -> None:
+    redis = TIERS[tier]["redis"]
+    # Fragmentation and client buffers take Redis's resident memory well past maxmemory.
+    assert redis["container_headroom_percent"] >= 50
+    expected = -(-redis["maxmemory_mb"] * (100 + redis["container_headroom_percent"]) // 100)
+    limits = TIERS[tier].get("memory_limits_mb", {}).get("redis") or TIERS[tier]["pod_memory_mb"][
+        "redis_limit"
+    ]
+    assert limits == expected
+
+
+def test_rendered_redis_limits_follow_the_headroom(render) -> None:
+    mvp = yaml.safe_load((render(tier="mvp") / "compose.prod.yaml").read_text())["services"]
+    redis = TIERS["mvp"]["redis"]
+    limit = int(MEGABYTES.match(mvp["redis"]["deploy"]["resources"]["limits"]["memory"])[1])
+    assert limit >= redis["maxmemory_mb"] * (100 + redis["container_headroom_percent"]) / 100
+    growth = render(tier="growth") / "k8s" / "redis.yaml"
+    container = next(yaml.safe_load_all(growth.read_text()))["spec"]["template"]["spec"]
+    memory = container["containers"][0]["resources"]["limits"]["memory"]
+    redis = TIERS["growth"]["redis"]
+    assert int(memory.removesuffix("Mi")) >= (
+        redis["maxmemory_mb"] * (100 + redis["container_headroom_percent"]) / 100
+    )
