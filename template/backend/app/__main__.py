@@ -1,7 +1,8 @@
 """`python -m app`: serve the API as production does (the Docker image's command).
 
 uvicorn with WEB_CONCURRENCY workers (the tier's default), JSON logs, proxy headers trusted from
-FORWARDED_ALLOW_IPS, and Prometheus multiprocess mode so /metrics adds up every worker.
+FORWARDED_ALLOW_IPS, and Prometheus multiprocess mode: /metrics, on METRICS_PORT and nowhere a
+client reaches, adds up every worker.
 """
 
 import os
@@ -27,10 +28,22 @@ def prepare_metrics_directory() -> None:
     os.environ[MULTIPROC_DIR_ENV] = str(directory)
 
 
+def serve_metrics(host: str, port: int) -> None:
+    """/metrics for Prometheus on its own port, from this parent process (a thread): every worker's
+    samples added up. The API's port does not serve it in production."""
+    # Imported only now: PROMETHEUS_MULTIPROC_DIR must be set before prometheus_client loads.
+    from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    start_http_server(port, addr=host, registry=registry)
+
+
 def main() -> None:
     settings = get_settings()  # invalid settings stop here, before any worker starts
     configure_logging(settings.log_level)
     prepare_metrics_directory()
+    serve_metrics(settings.api_host, settings.metrics_port)
     uvicorn.run(
         "app.main:app",
         host=settings.api_host,
