@@ -215,9 +215,10 @@ def live_prometheus(session: nox.Session, project: Path) -> None:
         redis_url=f"{REDIS_URL}/{MONITORING_REDIS_DB}",
         environment="local",
     ) as api:
-        api_port = int(urllib.parse.urlsplit(api.url).port or 0)
+        # The metrics port, as Prometheus scrapes it in production; the API's port has no /metrics.
+        metrics_port = int(urllib.parse.urlsplit(api.metrics_url).port or 0)
         config = rewrite_prometheus_config(
-            session, project / "monitoring", tmp / "monitoring", api_port
+            session, project / "monitoring", tmp / "monitoring", metrics_port
         )
         prometheus_port = free_port()
         prometheus = [
@@ -255,17 +256,17 @@ MONITORING_REDIS_DB = 15  # the variant sessions use 1..n
 
 
 def rewrite_prometheus_config(
-    session: nox.Session, source: Path, destination: Path, api_port: int
+    session: nox.Session, source: Path, destination: Path, metrics_port: int
 ) -> Path:
     """The generated monitoring/ with the api target on 127.0.0.1 and one-second intervals."""
     shutil.rmtree(destination, ignore_errors=True)
     shutil.copytree(source, destination)
     config = destination / "prometheus.yml"
     text = config.read_text()
-    target = '["api:8000"]'
+    target = '["api:9464"]'
     if target not in text:
-        session.error(f"monitoring/prometheus.yml no longer scrapes {target}")
-    text = text.replace(target, f'["127.0.0.1:{api_port}"]')
+        session.error(f"monitoring/prometheus.yml no longer scrapes the metrics port {target}")
+    text = text.replace(target, f'["127.0.0.1:{metrics_port}"]')
     text = re.sub(r"(scrape|evaluation)_interval: \d+s", r"\1_interval: 1s", text)
     config.write_text(text)
     return config
