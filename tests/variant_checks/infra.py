@@ -46,6 +46,15 @@ def run(session: nox.Session, variant) -> None:
     session.run("hadolint", *map(str, dockerfiles(project)))
     if scripts := shell_scripts(project):
         session.run("shellcheck", *map(str, scripts))
+    if (deploy := project / "scripts" / "deploy.sh").exists():
+        check_deploy_script(session, deploy)
+
+
+def check_deploy_script(session: nox.Session, deploy: Path) -> None:
+    """tests/deploy/*.bats (Debian's bats) drive the rendered deploy.sh with a `docker` stand-in:
+    every way a release fails ends in a rollback that never migrates backwards."""
+    bats_files = Path(__file__).resolve().parents[1] / "deploy"
+    session.run("bats", str(bats_files), env={"DEPLOY_SCRIPT": str(deploy)}, external=True)
 
 
 def check_compose(session: nox.Session, project: Path) -> None:
