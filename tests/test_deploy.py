@@ -4,7 +4,9 @@ the workflow guard, the example secret, the Redis memory headroom."""
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
+import subprocess
 import sys
 
 import pydantic
@@ -78,3 +80,72 @@ def test_rendered_redis_limits_follow_the_headroom(render) -> None:
     assert int(memory.removesuffix("Mi")) >= (
         redis["maxmemory_mb"] * (100 + redis["container_headroom_percent"]) / 100
     )
+
+
+@pytest.mark.parametrize("frontend", [True, False], ids=["frontend", "api-only"])
+def test_growth_builds_and_bumps_exactly_the_images_the_manifests_use(render, frontend) -> None:
+    project = render(tier="growth", frontend=frontend)
+    workflow = yaml.safe_load((project / ".github" / "workflows" / "deploy.yml").read_text())
+    built = {entry["image"] for entry in workflow["jobs"]["images"]["strategy"]["matrix"]["include"]}
+    kustomization = yaml.safe_load((project / "k8s" / "kustomization.yaml").read_text())
+    used = {image["name"] for image in kustomization["images"]}
+    assert built == used
+    bump = step(workflow, "bump-manifests", "Point k8s/ at the new images")
+    assert set(re.findall(r'"(\w+)=\$repository-', bump)) == used
+
+
+def step(workflow: dict, job: str, name: str) -> str:
+    return next(s["run"] for s in workflow["jobs"][job]["steps"] if s.get("name") == name)
+
+
+def git(*args: str, cwd, env=None) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
+    ).stdout
+
+
+def test_the_manifest_bump_lands_on_a_main_that_moved_meanwhile(render, tmp_path) -> None:
+    """The bump step's own script, against a local bare repository standing in for GitHub (git's
+    url.insteadOf), after another commit reached main since the workflow checked it out."""
+    project = render(tier="growth")
+    workflow = yaml.safe_load((project / ".github" / "workflows" / "deploy.yml").read_text())
+    script = step(workflow, "bump-manifests", "Commit and push the bump (ArgoCD syncs from main)")
+    origin, checkout, other = tmp_path / "origin.git", tmp_path / "checkout", tmp_path / "other"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "sleep").write_text("#!/bin/sh\n")  # no waiting between attempts here
+    (bin_dir / "sleep").chmod(0o755)
+    gitconfig = tmp_path / "gitconfig"
+    env = {
+        **os.environ,
+        "GIT_CONFIG_GLOBAL": str(gitconfig),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GITHUB_TOKEN": "token",
+        "GITHUB_REPOSITORY": "owner/app",
+        "IMAGE_TAG": "abc123",
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+    }
+    gitconfig.write_text(
+        f'[url "{origin.as_uri()}"]\n\tinsteadOf = https://x-access-token:token@github.com/owner/app.git\n'
+        "[user]\n\tname = Someone\n\temail = someone@example.com\n[init]\n\tdefaultBranch = main\n"
+    )
+    git("init", "--quiet", "--bare", str(origin), cwd=tmp_path, env=env)
+    git("clone", "--quiet", str(origin), str(other), cwd=tmp_path, env=env)
+    (other / "k8s").mkdir()
+    (other / "k8s" / "kustomization.yaml").write_text("images: []\n")
+    git("add", "--all", cwd=other, env=env)
+    git("commit", "--quiet", "-m", "first", cwd=other, env=env)
+    git("push", "--quiet", "origin", "HEAD:main", cwd=other, env=env)
+    git("clone", "--quiet", str(origin), str(checkout), cwd=tmp_path, env=env)
+    (checkout / "k8s" / "kustomization.yaml").write_text("images: [abc123]\n")  # the bump
+    (other / "README.md").write_text("meanwhile\n")
+    git("add", "--all", cwd=other, env=env)
+    git("commit", "--quiet", "-m", "meanwhile", cwd=other, env=env)
+    git("push", "--quiet", "origin", "HEAD:main", cwd=other, env=env)
+
+    result = subprocess.run(
+        ["bash", "-e", "-c", script], cwd=checkout, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    log = git("log", "--format=%s", "main", cwd=origin, env=env).split("\n")
+    assert log[:3] == ["deploy: images abc123 [skip ci]", "meanwhile", "first"]
