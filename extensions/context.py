@@ -20,7 +20,7 @@ TIERS_FILE = Path(__file__).with_name("tiers.toml")
 
 @cache
 def load_tiers() -> dict[str, Any]:
-    """The parsed tiers.toml (prices, variants, tiers), with the limits derived from other values."""
+    """The parsed tiers.toml (prices, variants, tiers), with the derived limits filled in."""
     with TIERS_FILE.open("rb") as file:
         data = tomllib.load(file)
     for profile in data["tiers"].values():

@@ -1,5 +1,5 @@
-"""Deploy files that pass their schemas but would fail the founder on the first real deploy (issue 21):
-the workflow guard, the example secret, the Redis memory headroom."""
+"""Deploy files that pass their schemas but would fail the founder on the first real deploy
+(issue 21): the workflow guards, the example secret, the Redis memory headroom."""
 
 from __future__ import annotations
 
@@ -62,9 +62,10 @@ def test_redis_limit_is_maxmemory_plus_the_stated_headroom(tier) -> None:
     # Fragmentation and client buffers take Redis's resident memory well past maxmemory.
     assert redis["container_headroom_percent"] >= 50
     expected = -(-redis["maxmemory_mb"] * (100 + redis["container_headroom_percent"]) // 100)
-    limits = TIERS[tier].get("memory_limits_mb", {}).get("redis") or TIERS[tier]["pod_memory_mb"][
-        "redis_limit"
-    ]
+    limits = (
+        TIERS[tier].get("memory_limits_mb", {}).get("redis")
+        or TIERS[tier]["pod_memory_mb"]["redis_limit"]
+    )
     assert limits == expected
 
 
@@ -86,7 +87,8 @@ def test_rendered_redis_limits_follow_the_headroom(render) -> None:
 def test_growth_builds_and_bumps_exactly_the_images_the_manifests_use(render, frontend) -> None:
     project = render(tier="growth", frontend=frontend)
     workflow = yaml.safe_load((project / ".github" / "workflows" / "deploy.yml").read_text())
-    built = {entry["image"] for entry in workflow["jobs"]["images"]["strategy"]["matrix"]["include"]}
+    matrix = workflow["jobs"]["images"]["strategy"]["matrix"]["include"]
+    built = {entry["image"] for entry in matrix}
     kustomization = yaml.safe_load((project / "k8s" / "kustomization.yaml").read_text())
     used = {image["name"] for image in kustomization["images"]}
     assert built == used

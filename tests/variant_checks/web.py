@@ -17,6 +17,7 @@ from tests.variant_checks.common import REDIS_URL, Variant, fresh_database, run_
 # is looked up per request and a recreated api container is found without restarting nginx.
 RESOLVER = re.compile(r"^\s*resolver \S.* valid=\d+s", re.MULTILINE)
 
+
 def run(session: nox.Session, variant: Variant) -> None:
     check_nginx_config(session, variant)
     if variant.frontend:
