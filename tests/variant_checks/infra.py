@@ -99,23 +99,15 @@ def check_pgbouncer(session: nox.Session, variant) -> None:
     from tests.variant_checks.common import REDIS_URL, free_port, fresh_database
 
     session.install(KUBECTL)
-    built = session.run("kubectl", "kustomize", str(variant.project / "k8s"), silent=True)
-    import yaml
-
-    config_map = next(
-        item
-        for item in yaml.safe_load_all(built)
-        if item and item["kind"] == "ConfigMap" and item["metadata"]["name"] == "pgbouncer-config"
-    )
+    project = str(variant.project)
+    manifest_ini = session.run("python", __file__, "pgbouncer-ini", project, silent=True)
     port = free_port()
     database = f"{variant.database}_pgbouncer"
     fresh_database(session, database)
     # Readable by the unprivileged user pgbouncer runs as (it refuses to run as root).
     directory = Path(tempfile.mkdtemp(prefix="nf-pgbouncer-"))
     directory.chmod(0o755)
-    ini, client_database = local_pgbouncer_ini(
-        config_map["data"]["pgbouncer.ini"], directory, port, database
-    )
+    ini, client_database = local_pgbouncer_ini(manifest_ini, directory, port, database)
     (directory / "pgbouncer.ini").write_text(ini)
     # PostgreSQL here trusts 127.0.0.1; clients prove this password to pgbouncer (scram).
     password = "pgbouncer-test"
@@ -452,7 +444,24 @@ def kustomization_problems(project: Path) -> list[str]:
     return problems
 
 
+def pgbouncer_ini(project: Path) -> str:
+    """pgbouncer.ini from the ConfigMap in `kubectl kustomize k8s/`: what the pods will read."""
+    import yaml
+
+    built = subprocess.run(
+        ["kubectl", "kustomize", str(project / "k8s")], capture_output=True, text=True, check=True
+    ).stdout
+    return next(
+        item["data"]["pgbouncer.ini"]
+        for item in yaml.safe_load_all(built)
+        if item and item["kind"] == "ConfigMap" and item["metadata"]["name"] == "pgbouncer-config"
+    )
+
+
 def main(command: str, project: Path) -> int:
+    if command == "pgbouncer-ini":
+        print(pgbouncer_ini(project), end="")
+        return 0
     if command == "compose-references":
         known = env_names(project)
         problems = [
