@@ -151,3 +151,44 @@ def test_the_manifest_bump_lands_on_a_main_that_moved_meanwhile(render, tmp_path
     assert result.returncode == 0, result.stdout + result.stderr
     log = git("log", "--format=%s", "main", cwd=origin, env=env).split("\n")
     assert log[:3] == ["deploy: images abc123 [skip ci]", "meanwhile", "first"]
+
+
+def postgres_image_major(image: str) -> int:
+    """16 for postgres:16-alpine."""
+    return int(re.fullmatch(r"postgres:(\d+)(-alpine)?", image)[1])
+
+
+@pytest.mark.parametrize("tier", ["mvp", "growth"])
+def test_the_backup_image_dumps_with_the_servers_major_version(render, tier) -> None:
+    # pg_dump refuses a server newer than itself: 16 cannot back up 17.
+    project = render(tier=tier)
+    dockerfile = (project / "scripts" / "Dockerfile").read_text()
+    backup_major = postgres_image_major(re.search(r"^FROM (\S+)", dockerfile, re.M)[1])
+    assert backup_major == TIERS[tier]["postgres_major_version"]
+    compose = "compose.prod.yaml" if tier == "mvp" else "compose.yaml"
+    services = yaml.safe_load((project / compose).read_text())["services"]
+    assert postgres_image_major(services["db"]["image"]) == backup_major
+    if tier == "growth":
+        operations = (project / "docs" / "operations.md").read_text()
+        assert f"managed PostgreSQL, version {backup_major}" in operations
+
+
+def test_the_documented_restore_runs_where_pg_restore_is(render) -> None:
+    """The droplet has no PostgreSQL client tools: the docs run restore.sh in the backup service."""
+    project = render(tier="mvp")
+    operations = (project / "docs" / "operations.md").read_text()
+    commands = re.findall(
+        r"^ {4}(docker compose .*?)(?<!\\)$", operations.replace("\\\n", " "), re.M
+    )
+    restores = [command for command in commands if "restore.sh" in command]
+    assert restores, "docs/operations.md gives no docker compose command for restore.sh"
+    services = yaml.safe_load((project / "compose.prod.yaml").read_text())["services"]
+    dockerfile = (project / "scripts" / "Dockerfile").read_text()
+    for command in restores:
+        words = command.split()
+        assert words[:5] == ["docker", "compose", "-f", "compose.prod.yaml", "run"], command
+        entrypoint = words[words.index("--entrypoint") + 1]
+        service = words[-2]
+        assert services[service]["build"] == "./scripts", command
+        assert re.search(rf"COPY .*\b{re.escape(entrypoint)}\b.* /usr/local/bin/", dockerfile)
+        assert "RESTORE_DATABASE_URL=" in command

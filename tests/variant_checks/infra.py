@@ -212,8 +212,10 @@ def psql_value(session: nox.Session, database_url: str, query: str) -> str:
 
 
 def backup_round_trip(session: nox.Session, project: Path) -> None:
-    """scripts/backup.sh to a local S3 endpoint (moto), scripts/restore.sh into a fresh database:
-    the rows are equal; old backups are pruned; a failed dump or upload exits non-zero."""
+    """scripts/backup.sh to a local S3 endpoint (moto), scripts/restore.sh into a database that a
+    later release has migrated further: it ends equal to the backup (tables, rows, alembic_version);
+    old backups are pruned; a failed dump or upload exits non-zero; every run leaves the metric the
+    BackupFailed alert reads."""
     # Imported here: the script mode of this file runs where nox (which common needs) is absent.
     from tests.variant_checks.common import POSTGRES_URL, free_port, fresh_database
 
@@ -224,6 +226,10 @@ def backup_round_trip(session: nox.Session, project: Path) -> None:
     fresh_database(session, "nf_backup_source")
     fresh_database(session, "nf_backup_restored")
     session.run("psql", source, "-qc", SEED_ROWS, external=True)
+    session.run("psql", restored, "-qc", LATER_RELEASE, external=True)
+    metrics = (tmp / "backup-metrics").resolve()  # the scripts run in the project
+    shutil.rmtree(metrics, ignore_errors=True)
+    metrics.mkdir()
     prefix = "nf-backups"
     env = {
         "AWS_ACCESS_KEY_ID": "testing",
@@ -234,6 +240,7 @@ def backup_round_trip(session: nox.Session, project: Path) -> None:
         "BACKUP_PREFIX": prefix,
         "BACKUP_DATABASE_URL": source,
         "RESTORE_DATABASE_URL": restored,
+        "BACKUP_METRICS_DIR": str(metrics),
     }
     aws = ["aws", "--endpoint-url", endpoint, "s3"]
     moto = [str(Path(session.bin) / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
@@ -249,11 +256,15 @@ def backup_round_trip(session: nox.Session, project: Path) -> None:
             if expired.name in listing or ".dump" not in listing:
                 session.error(f"expected one fresh backup and no expired one, found:\n{listing}")
 
+            written = (metrics / "backup.prom").read_text()
+            if "backup_last_run_success 1" not in written:
+                session.error(f"backup.sh succeeded but its metrics say:\n{written}")
             session.run("bash", "scripts/restore.sh", "latest", env=env, external=True)
-            before, after = (psql_value(session, url, ROWS_DIGEST) for url in (source, restored))
-            if before != after:
-                session.error(f"restored rows differ: source {before!r}, restored {after!r}")
-            session.log(f"backup round trip: rows equal ({before})")
+            for digest in (ROWS_DIGEST, SCHEMA_DIGEST):
+                before, after = (psql_value(session, url, digest) for url in (source, restored))
+                if before != after:
+                    session.error(f"restored database differs: source {before!r}, got {after!r}")
+                session.log(f"backup round trip: equal ({before})")
 
             # A failure anywhere is exit status 1 and no new object in the bucket.
             failures = {
@@ -264,15 +275,35 @@ def backup_round_trip(session: nox.Session, project: Path) -> None:
                 session.log(f"backup.sh must fail: {failure}")
                 session.run("bash", "scripts/backup.sh", env={**env, **override}, external=True,
                             success_codes=[1])  # fmt: skip
+                written = (metrics / "backup.prom").read_text()
+                if "backup_last_run_success 0" not in written or (
+                    "backup_last_success_timestamp_seconds" not in written
+                ):
+                    session.error(f"after a failed backup, its metrics say:\n{written}")
             still = session.run(*aws, "ls", f"s3://nf-backups/{prefix}/", env=env, silent=True)
             if still.count(".dump") != 1:
                 session.error(f"a failed backup left objects behind:\n{still}")
 
 
 SEED_ROWS = (
+    "CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY);"
+    "INSERT INTO alembic_version VALUES ('0001');"
     "CREATE TABLE notes (id integer PRIMARY KEY, body text NOT NULL, created timestamptz);"
     "INSERT INTO notes SELECT n, md5(n::text), now() - n * interval '1 minute'"
     " FROM generate_series(1, 500) AS n;"
+)
+# The database a later release left: one more migration (its table and revision), other rows.
+LATER_RELEASE = (
+    "CREATE TABLE notes (id integer PRIMARY KEY, body text NOT NULL, created timestamptz);"
+    "INSERT INTO notes VALUES (1, 'written after the backup', now());"
+    "CREATE TABLE later_migration (id integer PRIMARY KEY);"
+    "CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY);"
+    "INSERT INTO alembic_version VALUES ('0002');"
+)
+SCHEMA_DIGEST = (
+    "SELECT string_agg(tablename, ',' ORDER BY tablename) || ' at revision '"
+    " || (SELECT string_agg(version_num, ',') FROM alembic_version)"
+    " FROM pg_tables WHERE schemaname = 'public'"
 )
 ROWS_DIGEST = (
     "SELECT count(*) || ' rows, ' || md5(string_agg(notes::text, ',' ORDER BY id)) FROM notes"
