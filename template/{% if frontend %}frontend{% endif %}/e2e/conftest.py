@@ -134,7 +134,6 @@ def nginx_config(directory: Path, port: int, api_port: int, site: Path) -> Path:
     replacements = {  # in this order: later paths may well contain /tmp/ themselves
         "/tmp/": f"{directory}/",  # noqa: S108 (replaced by a private directory)
         "listen 8080;": f"listen 127.0.0.1:{port};",
-        "server api:8000;": f"server 127.0.0.1:{api_port};",
         "root /usr/share/nginx/html;": f"root {site};",
     }
     config = (NGINX_DIR / "nginx.conf").read_text()
@@ -144,6 +143,8 @@ def nginx_config(directory: Path, port: int, api_port: int, site: Path) -> Path:
         config = config.replace(production, local)
     for include in NGINX_DIR.glob("*.conf"):
         shutil.copy(include, directory)
+    # What nginx/start.sh writes in the image; an address needs no resolver.
+    (directory / "nginx-runtime.conf").write_text(f"set $api_upstream 127.0.0.1:{api_port};\n")
     (directory / "nginx.conf").write_text(config)
     return directory / "nginx.conf"
 

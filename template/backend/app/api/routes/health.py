@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.core import metrics
 
 router = APIRouter(tags=["health"])
+# /metrics on the API's own port: included outside production only (app/main.py).
+metrics_router = APIRouter()
 logger = logging.getLogger(__name__)
 
 # A dependency that does not answer within this many seconds counts as down.
@@ -55,7 +57,7 @@ async def ready(request: Request) -> JSONResponse:
     return JSONResponse(body.model_dump(), status_code=200 if healthy else 503)
 
 
-@router.get("/metrics", include_in_schema=False)
+@metrics_router.get("/metrics", include_in_schema=False)
 async def prometheus_metrics() -> Response:
     body, content_type = metrics.exposition()
     return Response(body, media_type=content_type)

@@ -1,0 +1,122 @@
+#!/usr/bin/env bats
+# The mvp scripts/deploy.sh, run as the deploy workflow runs it, against a `docker` stand-in.
+# Why a stand-in: no Docker daemon runs on the machines that run this suite, and what matters is
+# which compose commands the script runs, with which IMAGE_TAG, whatever way a release fails.
+# The stand-in logs every call as "<IMAGE_TAG> <arguments>" and fails where a scenario says:
+#   UP_FAILS_FOR=<tag>        `compose up` exits 1 for that tag (the api never turns healthy)
+#   NEW_REVISION_FROM=<tag>   that release adds a migration: an older image's migrations (run
+#                             alone or as a dependency of `up`) cannot locate the database revision
+#   READY_TAGS="<tag> ..."    the tags whose api answers /health/ready (a `curl` stand-in)
+# Run by the nox variant check of mvp: DEPLOY_SCRIPT is the rendered scripts/deploy.sh.
+
+setup() {
+  : "${DEPLOY_SCRIPT:?set DEPLOY_SCRIPT to a rendered scripts/deploy.sh}"
+  project="$BATS_TEST_TMPDIR/app"
+  stand_ins="$BATS_TEST_TMPDIR/bin"
+  mkdir -p "$project/scripts" "$stand_ins"
+  cp "$DEPLOY_SCRIPT" "$project/scripts/deploy.sh"
+  touch "$project/compose.prod.yaml"
+  printf 'SECRET_KEY=kept\nIMAGE_TAG=old\nREDIS_PASSWORD=kept\n' >"$project/.env"
+  chmod 600 "$project/.env"
+  export DOCKER_LOG="$BATS_TEST_TMPDIR/docker.log" RUNNING="$BATS_TEST_TMPDIR/running"
+  export READY_TIMEOUT_SECONDS=0 UP_FAILS_FOR="" NEW_REVISION_FROM="" READY_TAGS="new old"
+  : >"$DOCKER_LOG"
+  echo old >"$RUNNING"
+
+  cat >"$stand_ins/docker" <<'STAND_IN'
+#!/usr/bin/env bash
+echo "${IMAGE_TAG:-unset} $*" >>"$DOCKER_LOG"
+tag="${IMAGE_TAG:?compose.prod.yaml needs IMAGE_TAG}"
+older_than_schema() { [[ -n "$NEW_REVISION_FROM" && "$tag" != "$NEW_REVISION_FROM" && -e "$BATS_TEST_TMPDIR/migrated" ]]; }
+case " $* " in
+  *" run --rm migrations "*)
+    if older_than_schema; then echo "Can't locate revision" >&2; exit 1; fi
+    [[ "$tag" == "$NEW_REVISION_FROM" ]] && touch "$BATS_TEST_TMPDIR/migrated"
+    exit 0 ;;
+  *" up "*)
+    # Without --no-deps, up runs the migrations service first, with this tag's image.
+    if [[ " $* " != *" --no-deps "* ]] && older_than_schema; then echo "migrations exited 1" >&2; exit 1; fi
+    echo "$tag" >"$RUNNING"
+    [[ "$tag" == "$UP_FAILS_FOR" ]] && { echo "container api is unhealthy" >&2; exit 1; }
+    exit 0 ;;
+esac
+exit 0
+STAND_IN
+  cat >"$stand_ins/curl" <<'STAND_IN'
+#!/usr/bin/env bash
+[[ " $READY_TAGS " == *" $(cat "$RUNNING") "* ]]
+STAND_IN
+  chmod +x "$stand_ins/docker" "$stand_ins/curl"
+  PATH="$stand_ins:$PATH"
+}
+
+deploy() {
+  run bash "$project/scripts/deploy.sh" "$@"
+}
+
+calls() {
+  cat "$DOCKER_LOG"
+}
+
+@test "a ready release is recorded in .env, the rest of .env untouched" {
+  deploy new
+  [ "$status" -eq 0 ]
+  [ "$(calls)" = "new compose --file compose.prod.yaml pull
+new compose --file compose.prod.yaml run --rm migrations
+new compose --file compose.prod.yaml up --detach --remove-orphans" ]
+  [ "$(cat "$project/.env")" = "SECRET_KEY=kept
+IMAGE_TAG=new
+REDIS_PASSWORD=kept" ]
+  [ "$(stat -c %a "$project/.env")" = 600 ]
+}
+
+@test "the first deploy appends IMAGE_TAG to an .env that has none" {
+  printf 'SECRET_KEY=kept\n' >"$project/.env"
+  deploy new
+  [ "$status" -eq 0 ]
+  [ "$(grep -c '^IMAGE_TAG=new$' "$project/.env")" -eq 1 ]
+}
+
+@test "compose up failing on an unhealthy api rolls back instead of stopping the script" {
+  UP_FAILS_FOR=new READY_TAGS="old" deploy new
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"rolling back to old"* ]]
+  [[ "$output" == *"old is serving again"* ]]
+  [ "$(calls | tail -n 1)" = "old compose --file compose.prod.yaml up --detach --no-deps api web" ]
+  grep -qx 'IMAGE_TAG=old' "$project/.env"
+}
+
+@test "a release that never turns ready is rolled back" {
+  READY_TAGS="old" deploy new
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"not ready within 0s"* ]]
+  [ "$(calls | tail -n 1)" = "old compose --file compose.prod.yaml up --detach --no-deps api web" ]
+  [ "$(cat "$RUNNING")" = old ]
+  grep -qx 'IMAGE_TAG=old' "$project/.env"
+}
+
+@test "rolling back a release that added a migration never migrates with the old image" {
+  NEW_REVISION_FROM=new READY_TAGS="old" deploy new
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"old is serving again"* ]]
+  ! calls | grep -q '^old .*migrations'
+  [ "$(cat "$RUNNING")" = old ]
+}
+
+@test "failed migrations leave the running release alone" {
+  touch "$BATS_TEST_TMPDIR/migrated" # the database is at a revision the new image does not know
+  NEW_REVISION_FROM=elsewhere deploy new
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"running release was not touched"* ]]
+  ! calls | grep -q ' up '
+  [ "$(cat "$RUNNING")" = old ]
+  grep -qx 'IMAGE_TAG=old' "$project/.env"
+}
+
+@test "a failed first deploy has nothing to roll back to and says so" {
+  printf 'SECRET_KEY=kept\nIMAGE_TAG=\n' >"$project/.env"
+  READY_TAGS="" deploy new
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"no previous deployment to roll back to"* ]]
+  grep -qx 'IMAGE_TAG=' "$project/.env"
+}

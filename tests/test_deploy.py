@@ -1,0 +1,194 @@
+"""Deploy files that pass their schemas but would fail the founder on the first real deploy
+(issue 21): the workflow guards, the example secret, the Redis memory headroom."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+
+import pydantic
+import pytest
+import yaml
+from conftest import TIERS
+
+MEGABYTES = re.compile(r"^(\d+)M$")
+
+
+def deploy_triggers(project) -> list[str]:
+    """The `if:` of every job of deploy.yml that needs no other job: where a run starts."""
+    workflow = yaml.safe_load((project / ".github" / "workflows" / "deploy.yml").read_text())
+    return [job.get("if", "") for job in workflow["jobs"].values() if "needs" not in job]
+
+
+@pytest.mark.parametrize("tier", ["mvp", "growth"])
+def test_deploy_runs_only_after_a_push_to_this_repository(render, tier) -> None:
+    # A fork's pull request from its own branch named main also completes a CI run "on main".
+    for condition in deploy_triggers(render(tier=tier)):
+        assert "github.event.workflow_run.event == 'push'" in condition, condition
+        assert (
+            "github.event.workflow_run.head_repository.full_name == github.repository" in condition
+        ), condition
+        assert "github.event.workflow_run.conclusion == 'success'" in condition, condition
+
+
+def generated_settings(project):
+    """The generated backend's Settings class, imported from the rendered project."""
+    path = project / "backend" / "app" / "core" / "config.py"
+    name = f"generated_config_{abs(hash(str(path)))}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module.Settings
+
+
+def test_the_example_secret_is_refused_in_production(render) -> None:
+    project = render(tier="growth")
+    examples = yaml.safe_load_all((project / "k8s" / "secret.example.yaml").read_text())
+    example = next(e["stringData"] for e in examples if "SECRET_KEY" in e.get("stringData", {}))
+    settings = generated_settings(project)
+    with pytest.raises(pydantic.ValidationError, match="SECRET_KEY"):
+        settings(environment="production", secret_key=example["SECRET_KEY"])
+    # The refusal is the example's doing, not any production setting's.
+    settings(environment="production", secret_key="x" * 48)
+
+
+@pytest.mark.parametrize("tier", ["mvp", "growth"])
+def test_redis_limit_is_maxmemory_plus_the_stated_headroom(tier) -> None:
+    redis = TIERS[tier]["redis"]
+    # Fragmentation and client buffers take Redis's resident memory well past maxmemory.
+    assert redis["container_headroom_percent"] >= 50
+    expected = -(-redis["maxmemory_mb"] * (100 + redis["container_headroom_percent"]) // 100)
+    limits = (
+        TIERS[tier].get("memory_limits_mb", {}).get("redis")
+        or TIERS[tier]["pod_memory_mb"]["redis_limit"]
+    )
+    assert limits == expected
+
+
+def test_rendered_redis_limits_follow_the_headroom(render) -> None:
+    mvp = yaml.safe_load((render(tier="mvp") / "compose.prod.yaml").read_text())["services"]
+    redis = TIERS["mvp"]["redis"]
+    limit = int(MEGABYTES.match(mvp["redis"]["deploy"]["resources"]["limits"]["memory"])[1])
+    assert limit >= redis["maxmemory_mb"] * (100 + redis["container_headroom_percent"]) / 100
+    growth = render(tier="growth") / "k8s" / "redis.yaml"
+    container = next(yaml.safe_load_all(growth.read_text()))["spec"]["template"]["spec"]
+    memory = container["containers"][0]["resources"]["limits"]["memory"]
+    redis = TIERS["growth"]["redis"]
+    assert int(memory.removesuffix("Mi")) >= (
+        redis["maxmemory_mb"] * (100 + redis["container_headroom_percent"]) / 100
+    )
+
+
+@pytest.mark.parametrize("frontend", [True, False], ids=["frontend", "api-only"])
+def test_growth_builds_and_bumps_exactly_the_images_the_manifests_use(render, frontend) -> None:
+    project = render(tier="growth", frontend=frontend)
+    workflow = yaml.safe_load((project / ".github" / "workflows" / "deploy.yml").read_text())
+    matrix = workflow["jobs"]["images"]["strategy"]["matrix"]["include"]
+    built = {entry["image"] for entry in matrix}
+    kustomization = yaml.safe_load((project / "k8s" / "kustomization.yaml").read_text())
+    used = {image["name"] for image in kustomization["images"]}
+    assert built == used
+    bump = step(workflow, "bump-manifests", "Point k8s/ at the new images")
+    assert set(re.findall(r'"(\w+)=\$repository-', bump)) == used
+
+
+def step(workflow: dict, job: str, name: str) -> str:
+    return next(s["run"] for s in workflow["jobs"][job]["steps"] if s.get("name") == name)
+
+
+def git(*args: str, cwd, env=None) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
+    ).stdout
+
+
+def test_the_manifest_bump_lands_on_a_main_that_moved_meanwhile(render, tmp_path) -> None:
+    """The bump step's own script, against a local bare repository standing in for GitHub (git's
+    url.insteadOf), after another commit reached main since the workflow checked it out."""
+    project = render(tier="growth")
+    workflow = yaml.safe_load((project / ".github" / "workflows" / "deploy.yml").read_text())
+    script = step(workflow, "bump-manifests", "Commit and push the bump (ArgoCD syncs from main)")
+    origin, checkout, other = tmp_path / "origin.git", tmp_path / "checkout", tmp_path / "other"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "sleep").write_text("#!/bin/sh\n")  # no waiting between attempts here
+    (bin_dir / "sleep").chmod(0o755)
+    gitconfig = tmp_path / "gitconfig"
+    env = {
+        **os.environ,
+        "GIT_CONFIG_GLOBAL": str(gitconfig),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GITHUB_TOKEN": "token",
+        "GITHUB_REPOSITORY": "owner/app",
+        "IMAGE_TAG": "abc123",
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+    }
+    gitconfig.write_text(
+        f'[url "{origin.as_uri()}"]\n\tinsteadOf = https://x-access-token:token@github.com/owner/app.git\n'
+        "[user]\n\tname = Someone\n\temail = someone@example.com\n[init]\n\tdefaultBranch = main\n"
+    )
+    git("init", "--quiet", "--bare", str(origin), cwd=tmp_path, env=env)
+    git("clone", "--quiet", str(origin), str(other), cwd=tmp_path, env=env)
+    (other / "k8s").mkdir()
+    (other / "k8s" / "kustomization.yaml").write_text("images: []\n")
+    git("add", "--all", cwd=other, env=env)
+    git("commit", "--quiet", "-m", "first", cwd=other, env=env)
+    git("push", "--quiet", "origin", "HEAD:main", cwd=other, env=env)
+    git("clone", "--quiet", str(origin), str(checkout), cwd=tmp_path, env=env)
+    (checkout / "k8s" / "kustomization.yaml").write_text("images: [abc123]\n")  # the bump
+    (other / "README.md").write_text("meanwhile\n")
+    git("add", "--all", cwd=other, env=env)
+    git("commit", "--quiet", "-m", "meanwhile", cwd=other, env=env)
+    git("push", "--quiet", "origin", "HEAD:main", cwd=other, env=env)
+
+    result = subprocess.run(
+        ["bash", "-e", "-c", script], cwd=checkout, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    log = git("log", "--format=%s", "main", cwd=origin, env=env).split("\n")
+    assert log[:3] == ["deploy: images abc123 [skip ci]", "meanwhile", "first"]
+
+
+def postgres_image_major(image: str) -> int:
+    """16 for postgres:16-alpine."""
+    return int(re.fullmatch(r"postgres:(\d+)(-alpine)?", image)[1])
+
+
+@pytest.mark.parametrize("tier", ["mvp", "growth"])
+def test_the_backup_image_dumps_with_the_servers_major_version(render, tier) -> None:
+    # pg_dump refuses a server newer than itself: 16 cannot back up 17.
+    project = render(tier=tier)
+    dockerfile = (project / "scripts" / "Dockerfile").read_text()
+    backup_major = postgres_image_major(re.search(r"^FROM (\S+)", dockerfile, re.M)[1])
+    assert backup_major == TIERS[tier]["postgres_major_version"]
+    compose = "compose.prod.yaml" if tier == "mvp" else "compose.yaml"
+    services = yaml.safe_load((project / compose).read_text())["services"]
+    assert postgres_image_major(services["db"]["image"]) == backup_major
+    if tier == "growth":
+        operations = (project / "docs" / "operations.md").read_text()
+        assert f"managed PostgreSQL, version {backup_major}" in operations
+
+
+def test_the_documented_restore_runs_where_pg_restore_is(render) -> None:
+    """The droplet has no PostgreSQL client tools: the docs run restore.sh in the backup service."""
+    project = render(tier="mvp")
+    operations = (project / "docs" / "operations.md").read_text()
+    commands = re.findall(
+        r"^ {4}(docker compose .*?)(?<!\\)$", operations.replace("\\\n", " "), re.M
+    )
+    restores = [command for command in commands if "restore.sh" in command]
+    assert restores, "docs/operations.md gives no docker compose command for restore.sh"
+    services = yaml.safe_load((project / "compose.prod.yaml").read_text())["services"]
+    dockerfile = (project / "scripts" / "Dockerfile").read_text()
+    for command in restores:
+        words = command.split()
+        assert words[:5] == ["docker", "compose", "-f", "compose.prod.yaml", "run"], command
+        entrypoint = words[words.index("--entrypoint") + 1]
+        service = words[-2]
+        assert services[service]["build"] == "./scripts", command
+        assert re.search(rf"COPY .*\b{re.escape(entrypoint)}\b.* /usr/local/bin/", dockerfile)
+        assert "RESTORE_DATABASE_URL=" in command

