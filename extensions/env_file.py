@@ -6,8 +6,8 @@ markers .env.example explains at its top:
 
 - a variable whose comment says ``(generated)`` gets a fresh random value;
 - one whose comment says ``(set by ...)`` is left empty for that script to write;
-- any other empty one is the founder's to fill in (``values_to_fill`` lists them, with their comment, for
-  the message printed after copy and update);
+- any other empty one is the founder's to fill in (``values_to_fill`` lists them, with their
+  comment, for the message printed after copy and update);
 - any other value is a default and is copied.
 
 A variable already in .env is never touched, so the task is idempotent: copier also runs it in the
