@@ -142,7 +142,8 @@ def update(session: nox.Session) -> None:
     """`copier update` from the first release over a founder's edits, then dev -> mvp -> growth;
     the READMEs' own copy and update commands, with the questions answered at a real prompt."""
     install_group(session, "render")
-    session.install("pexpect>=4.9")
+    # pexpect answers the prompts; awscli and moto carry the mvp -> growth backup hand-over.
+    session.install("pexpect>=4.9", "awscli", "moto[server]")
     update_flow.run(session, Path(session.create_tmp()))
 
 

@@ -10,16 +10,18 @@ was, and the project's own `make test` must pass.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import nox
 
-from tests.variant_checks import backend
-from tests.variant_checks.common import Variant
+from tests.variant_checks import backend, infra
+from tests.variant_checks.common import Variant, fresh_database
 
 ROOT = Path(__file__).parent.parent
 SLUG = "nf-update"
@@ -310,6 +312,33 @@ def refuse_downgrade(session: nox.Session, project: Path, tier: str) -> None:
     session.log(f"Downgrade to {tier} refused: {output.strip().splitlines()[-1]}")
 
 
+@contextlib.contextmanager
+def data_hand_over(session: nox.Session, project: Path) -> Iterator[None]:
+    """mvp -> growth as docs/upgrading.md tells it: before the update, the mvp project's
+    scripts/backup.sh backs the droplet's database up; after it, the growth project's
+    scripts/restore.sh restores that backup into the empty managed database; the rows are equal."""
+    droplet = fresh_database(session, "nf_handover_droplet").replace("+asyncpg", "")
+    managed = fresh_database(session, "nf_handover_managed").replace("+asyncpg", "")
+    session.run("psql", droplet, "-qc", infra.SEED_ROWS, external=True)
+    metrics = Path(session.create_tmp()).resolve() / "handover-metrics"
+    metrics.mkdir(exist_ok=True)
+    with infra.local_s3(session) as s3:
+        env = {**s3, "BACKUP_PREFIX": SLUG, "BACKUP_METRICS_DIR": str(metrics)}
+        with session.chdir(project):
+            session.run("bash", "scripts/backup.sh", env={**env, "BACKUP_DATABASE_URL": droplet},
+                        external=True)  # fmt: skip
+        yield
+        with session.chdir(project):
+            session.run("bash", "scripts/restore.sh", "latest",
+                        env={**env, "RESTORE_DATABASE_URL": managed}, external=True)  # fmt: skip
+    before, after = (
+        infra.psql_value(session, url, infra.ROWS_DIGEST) for url in (droplet, managed)
+    )
+    if before != after:
+        session.error(f"the managed database differs from the droplet's: {before!r} != {after!r}")
+    session.log(f"mvp -> growth data hand-over: rows equal ({after})")
+
+
 def readme_command(readme: Path, heading: str) -> str:
     """The first line of the first ```sh block after `heading`: what the README tells a person to
     run, exactly as written."""
@@ -408,7 +437,9 @@ def run(session: nox.Session, workdir: Path) -> None:
 
     for previous, tier in (("dev", "mvp"), ("mvp", "growth")):
         answers.update(tier=tier, domain=DOMAIN)
-        printed = copier_update(session, project, tier=tier, domain=DOMAIN)
+        moving_data = data_hand_over if tier == "growth" else lambda *_: contextlib.nullcontext()
+        with moving_data(session, project):
+            printed = copier_update(session, project, tier=tier, domain=DOMAIN)
         if tier == "growth" and "Moving from the droplet to Kubernetes" not in printed:
             session.error(f"mvp -> growth did not say how to move the data:\n{printed[-3000:]}")
         if "empty value(s) in .env" in printed:

@@ -211,17 +211,40 @@ def psql_value(session: nox.Session, database_url: str, query: str) -> str:
     return output.strip()
 
 
+@contextlib.contextmanager
+def local_s3(session: nox.Session, bucket: str = "nf-backups") -> Iterator[dict[str, str]]:
+    """A moto S3 endpoint on loopback with one empty bucket, until the block ends; yields the
+    environment the backup scripts read to reach it."""
+    # Imported here: the script mode of this file runs where nox (which common needs) is absent.
+    from tests.variant_checks.common import free_port
+
+    port = free_port()
+    env = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "S3_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+        "S3_BUCKET": bucket,
+    }
+    moto = [str(Path(session.bin) / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
+    with background(session, *moto, port=port, log=Path(session.create_tmp()) / "moto.log"):
+        session.run(*aws_s3(env), "mb", f"s3://{bucket}", env=env)
+        yield env
+
+
+def aws_s3(env: dict[str, str]) -> list[str]:
+    return ["aws", "--endpoint-url", env["S3_ENDPOINT_URL"], "s3"]
+
+
 def backup_round_trip(session: nox.Session, project: Path) -> None:
     """scripts/backup.sh to a local S3 endpoint (moto), scripts/restore.sh into a database that a
     later release has migrated further: it ends equal to the backup (tables, rows, alembic_version);
     old backups are pruned; a failed dump or upload exits non-zero; every run leaves the metric the
     BackupFailed alert reads."""
     # Imported here: the script mode of this file runs where nox (which common needs) is absent.
-    from tests.variant_checks.common import POSTGRES_URL, free_port, fresh_database
+    from tests.variant_checks.common import POSTGRES_URL, fresh_database
 
     tmp = Path(session.create_tmp())
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
     source, restored = f"{POSTGRES_URL}/nf_backup_source", f"{POSTGRES_URL}/nf_backup_restored"
     fresh_database(session, "nf_backup_source")
     fresh_database(session, "nf_backup_restored")
@@ -231,21 +254,15 @@ def backup_round_trip(session: nox.Session, project: Path) -> None:
     shutil.rmtree(metrics, ignore_errors=True)
     metrics.mkdir()
     prefix = "nf-backups"
-    env = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "S3_ENDPOINT_URL": endpoint,
-        "S3_BUCKET": "nf-backups",
-        "BACKUP_PREFIX": prefix,
-        "BACKUP_DATABASE_URL": source,
-        "RESTORE_DATABASE_URL": restored,
-        "BACKUP_METRICS_DIR": str(metrics),
-    }
-    aws = ["aws", "--endpoint-url", endpoint, "s3"]
-    moto = [str(Path(session.bin) / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
-    with background(session, *moto, port=port, log=tmp / "moto.log"):
-        session.run(*aws, "mb", "s3://nf-backups", env=env)
+    with local_s3(session) as s3:
+        env = {
+            **s3,
+            "BACKUP_PREFIX": prefix,
+            "BACKUP_DATABASE_URL": source,
+            "RESTORE_DATABASE_URL": restored,
+            "BACKUP_METRICS_DIR": str(metrics),
+        }
+        aws = aws_s3(env)
         expired = tmp / f"{prefix}-20000101T000000Z.dump"
         expired.write_bytes(b"an expired backup")
         session.run(*aws, "cp", str(expired), f"s3://nf-backups/{prefix}/", env=env)
