@@ -366,9 +366,10 @@ def follow_the_readmes(session: nox.Session, workdir: Path, template: Path, new:
     answered at the prompt, makes a project that the generated README's update command (as
     written) brings to a later release."""
     copy_line = readme_command(template / "README.md", "Make a project")
+    project = workdir / "my-app"  # where the README's line puts it
+    shutil.rmtree(project, ignore_errors=True)  # from an earlier run of this session
     session.log(f"In the template's folder: {copy_line}")
     at_the_prompt(session, template, "bash", "-c", copy_line)
-    project = workdir / "my-app"  # where the README's line puts it
     recorded = re.search(r"^_src_path: (.*)$", (project / ".copier-answers.yml").read_text(), re.M)
     src_path = recorded.group(1).strip("'\"") if recorded else None
     if src_path != str(template):
