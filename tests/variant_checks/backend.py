@@ -41,7 +41,7 @@ def new_migration_is_lint_clean(session: nox.Session, variant: Variant) -> None:
     if anchor not in original:
         session.error(f"{models} no longer has {anchor.strip()!r}: update this check")
     column = "    launch_note: str | None = Field(default=None, max_length=280)\n"
-    database = variant.project / "backend" / "autogenerate.db"
+    database = (variant.project / "backend" / "autogenerate.db").resolve()
     url = f"sqlite+aiosqlite:///{database}"
     versions = variant.project / "backend" / "alembic" / "versions"
     before = set(versions.iterdir())
