@@ -104,9 +104,9 @@ def tiers_markdown() -> str:
         if not costs:
             lines.append("Nothing is hosted: nothing to pay.")
             continue
-        lines += ["| item | USD/month |", "|---|---:|"]
-        lines += [f"| {line['item']} | {line['usd']} |" for line in costs.values()]
-        lines.append(f"| **total** | **{monthly_estimate(name)}** |")
+        lines += ["| item | size | USD/month |", "|---|---|---:|"]
+        lines += [f"| {line['item']} | {line['size']} | {line['usd']} |" for line in costs.values()]
+        lines.append(f"| **total** | | **{monthly_estimate(name)}** |")
     prices = data["prices"]
     lines += [
         "",
