@@ -102,9 +102,9 @@ def bill_growth(tier: str) -> dict[str, Any]:
             "node_usd": node_usd,
         }
         figures["api_pods"]["peak_usd"] = figures["api_pods"]["extra_nodes_at_max"] * node_usd
-        database_usd = costs["database"]["usd"] + costs["replica"]["usd"]
+        today_usd = costs["database"]["usd"] + costs["replica"]["usd"]
         figures["database_plans"] = [
-            {**plan, "with_replica_usd": 2 * plan["usd"], "step_usd": 2 * plan["usd"] - database_usd}
+            {**plan, "with_replica_usd": 2 * plan["usd"], "step_usd": 2 * plan["usd"] - today_usd}
             for plan in profile["growth_steps"]["database_plans"]
         ]
     return figures

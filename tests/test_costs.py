@@ -110,9 +110,9 @@ def test_copier_update_with_new_prices_rewrites_the_costs_page(tmp_path: Path) -
         git(project, "commit", "--quiet", "--message=Initial commit")
         tiers = template / "extensions" / "tiers.toml"
         droplet = TIERS["mvp"]["costs"]["droplet"]["usd"]
-        old = f'usd = {droplet}, price_list = "Droplets"'
+        old, new = (f'usd = {usd}, price_list = "Droplets"' for usd in (droplet, droplet + 1))
         assert old in tiers.read_text()
-        tiers.write_text(tiers.read_text().replace(old, old.replace(str(droplet), str(droplet + 1))))
+        tiers.write_text(tiers.read_text().replace(old, new))
         release(template, "1.1.0")
         copier.run_update(
             project, defaults=True, overwrite=True, unsafe=True, skip_tasks=True, quiet=True
