@@ -27,6 +27,8 @@ def load_tiers() -> dict[str, Any]:
     with TIERS_FILE.open("rb") as file:
         data = tomllib.load(file)
     for profile in data["tiers"].values():
+        for line in profile["costs"].values():
+            complete_cost_line(line, profile)
         limit = redis_memory_limit_mb(profile["redis"])
         if "memory_limits_mb" in profile:  # compose containers (mvp)
             profile["memory_limits_mb"]["redis"] = limit
@@ -41,9 +43,71 @@ def redis_memory_limit_mb(redis: dict[str, Any]) -> int:
     return math.ceil(redis["maxmemory_mb"] * (100 + headroom) / 100)
 
 
+def complete_cost_line(line: dict[str, Any], profile: Mapping[str, Any]) -> None:
+    """Fill a cost line's derived `usd` and `size`: a per-unit line is usd_each x the profile's
+    count, a storage line's size is the storage its plan includes."""
+    if "count_of" in line:
+        line["count"] = profile[line["count_of"]]
+        line["usd"] = line["usd_each"] * line["count"]
+        line["size"] = f"{line['count']} x {line['size']}"
+    if "included_gb" in line:
+        line["size"] = f"{line['included_gb']} GB stored"
+
+
 def monthly_estimate(tier: str) -> int:
     """The tier's monthly estimate in USD: the sum of its cost lines."""
     return sum(line["usd"] for line in load_tiers()["tiers"][tier]["costs"].values())
+
+
+def next_tier(tier: str) -> str | None:
+    """The tier a project graduates to from `tier` (None for the largest)."""
+    tiers = load_tiers()["tiers"]
+    larger = [name for name in tiers if tiers[name]["order"] > tiers[tier]["order"]]
+    return min(larger, key=lambda name: tiers[name]["order"], default=None)
+
+
+def bill_growth(tier: str) -> dict[str, Any]:
+    """What makes `tier`'s bill grow, in USD per month at the list prices of tiers.toml:
+    the figures docs/costs.md explains (empty for a tier that hosts nothing)."""
+    profile = load_tiers()["tiers"][tier]
+    costs = profile["costs"]
+    figures: dict[str, Any] = {}
+    if "spaces" in costs:
+        spaces = costs["spaces"]
+        retention_days = profile["backup"]["retention_days"]
+        figures["backups"] = {
+            "retention_days": retention_days,
+            # A daily dump is kept retention_days times: the largest that the plan's storage holds.
+            "dump_gb_included": round(spaces["included_gb"] / retention_days, 1),
+            "usd_per_dump_gb": round(spaces["extra_gb_usd"] * retention_days, 2),
+        }
+    if "memory_limits_mb" in profile:  # one droplet: its RAM is the budget
+        used_mb = sum(profile["memory_limits_mb"].values()) + profile["system_reserve_mb"]
+        step = profile["growth_steps"]["next_droplet"]
+        figures["memory"] = {
+            "used_mb": used_mb,
+            "free_mb": profile["droplet_ram_mb"] - used_mb,
+            "api_worker_mb": profile["memory_limits_mb"]["api"] // profile["api_workers"],
+        }
+        figures["next_droplet"] = {**step, "step_usd": step["usd"] - costs["droplet"]["usd"]}
+    if "nodes" in costs:  # a cluster: API pods take node capacity, nodes are billed whole
+        node_cpu = profile["growth_steps"]["node_cpu_millicores"]
+        pod_cpu = profile["pod_cpu_millicores"]["api_request"]
+        extra_pods = profile["api_replicas_max"] - profile["api_replicas_min"]
+        node_usd = costs["nodes"]["usd_each"]
+        figures["api_pods"] = {
+            "pod_usd": round(node_usd * pod_cpu / node_cpu, 2),
+            "extra_pods_at_max": extra_pods,
+            "extra_nodes_at_max": math.ceil(extra_pods * pod_cpu / node_cpu),
+            "node_usd": node_usd,
+        }
+        figures["api_pods"]["peak_usd"] = figures["api_pods"]["extra_nodes_at_max"] * node_usd
+        today_usd = costs["database"]["usd"] + costs["replica"]["usd"]
+        figures["database_plans"] = [
+            {**plan, "with_replica_usd": 2 * plan["usd"], "step_usd": 2 * plan["usd"] - today_usd}
+            for plan in profile["growth_steps"]["database_plans"]
+        ]
+    return figures
 
 
 def tier_label(tier: str) -> str:
@@ -83,6 +147,8 @@ class ContextUpdater(ContextHook):
         context["prices"] = data["prices"]
         context["tier_label"] = tier_label
         context["monthly_estimate"] = monthly_estimate
+        context["next_tier"] = next_tier
+        context["bill_growth"] = bill_growth
         context["new_secret"] = new_secret
         context["tier_refusal"] = tier_refusal
         context["copier_command"] = COPIER_COMMAND

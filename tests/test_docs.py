@@ -35,7 +35,7 @@ def test_every_tier_shows_its_monthly_estimate_and_cost_lines() -> None:
     for name, profile in load_tiers()["tiers"].items():
         assert f"### `{name}`: about ${monthly_estimate(name)}/month" in page
         for line in profile["costs"].values():
-            assert f"| {line['item']} | {line['usd']} |" in page
+            assert f"| {line['item']} | {line['size']} | {line['usd']} |" in page
 
 
 def test_getting_started_is_the_readmes_two_commands() -> None:

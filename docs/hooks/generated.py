@@ -104,9 +104,9 @@ def tiers_markdown() -> str:
         if not costs:
             lines.append("Nothing is hosted: nothing to pay.")
             continue
-        lines += ["| item | USD/month |", "|---|---:|"]
-        lines += [f"| {line['item']} | {line['usd']} |" for line in costs.values()]
-        lines.append(f"| **total** | **{monthly_estimate(name)}** |")
+        lines += ["| item | size | USD/month |", "|---|---|---:|"]
+        lines += [f"| {line['item']} | {line['size']} | {line['usd']} |" for line in costs.values()]
+        lines.append(f"| **total** | | **{monthly_estimate(name)}** |")
     prices = data["prices"]
     lines += [
         "",
@@ -124,8 +124,9 @@ def rendered_files(tier: str) -> frozenset[str]:
         # Rendering the working tree with its uncommitted changes is the point here.
         warnings.simplefilter("ignore", copier.errors.DirtyLocalWarning)
         copier.run_copy(
-            str(ROOT), tmp, data={"tier": tier}, defaults=True, unsafe=True, vcs_ref="HEAD",
-            quiet=True,
+            # `domain` has no default (mvp and growth ask it); dev skips the question.
+            str(ROOT), tmp, data={"tier": tier, "domain": "app.example.com"}, defaults=True,
+            unsafe=True, vcs_ref="HEAD", quiet=True,
         )  # fmt: skip
         return frozenset(
             path.relative_to(tmp).as_posix() for path in Path(tmp).rglob("*") if path.is_file()
