@@ -11,6 +11,7 @@ it this way, in its own virtualenv; the template's tests import `answer_prompts`
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import time
@@ -39,8 +40,21 @@ def plain(text: str) -> str:
     return ANSI.sub("", text)
 
 
+def outside_this_virtualenv() -> dict[str, str]:
+    """The environment less this Python's virtualenv: a shell on a machine that has only what the
+    README asks for (uv), not the test session's copier."""
+    env = {name: value for name, value in os.environ.items() if name != "VIRTUAL_ENV"}
+    here = str(Path(sys.executable).parent)
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p != here)
+    return env
+
+
 def answer_prompts(
-    command: list[str], cwd: Path, keys: dict[str, str] | None = None, timeout: float = 180
+    command: list[str],
+    cwd: Path,
+    keys: dict[str, str] | None = None,
+    timeout: float = 180,
+    env: dict[str, str] | None = None,
 ) -> Transcript:
     """Run `command` in a terminal; at a question whose help contains a key of `keys`, type its
     value; at any other question press Enter."""
@@ -48,7 +62,7 @@ def answer_prompts(
 
     keys = keys or {}
     child = pexpect.spawn(
-        command[0], command[1:], cwd=str(cwd), encoding="utf-8", dimensions=(50, 250)
+        command[0], command[1:], cwd=str(cwd), env=env, encoding="utf-8", dimensions=(50, 250)
     )
     deadline = time.monotonic() + timeout
     transcript, since_answer, everything, answered = Transcript(status=-1), "", "", None
@@ -89,11 +103,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keys", action="append", default=[], metavar="HELP=KEYS")
     parser.add_argument("--cwd", type=Path, default=Path.cwd())
+    parser.add_argument(
+        "--outside-virtualenv", action="store_true", help="run without this virtualenv on PATH"
+    )
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     keys = dict(item.split("=", 1) for item in args.keys)
-    transcript = answer_prompts(command, args.cwd, keys)
+    env = outside_this_virtualenv() if args.outside_virtualenv else None
+    transcript = answer_prompts(command, args.cwd, keys, env=env)
     print(transcript.output)
     return transcript.status
 

@@ -351,14 +351,17 @@ def readme_command(readme: Path, heading: str) -> str:
     return block.group(1).splitlines()[0]
 
 
-def at_the_prompt(session: nox.Session, cwd: Path, *command: str, keys: str = "") -> str:
+def at_the_prompt(
+    session: nox.Session, cwd: Path, *command: str, keys: str = "", as_a_founder: bool = False
+) -> str:
     """Run `command` in a terminal as a person would, pressing Enter at every question (or the
-    `keys` given as "HELP TEXT=KEYS"); return what the screen showed."""
-    typed = [f"--keys={keys}"] if keys else []
+    `keys` given as "HELP TEXT=KEYS"); return what the screen showed. `as_a_founder`: without the
+    session's virtualenv on PATH, so its copier cannot stand in for what the README must install."""
+    options = [f"--cwd={cwd}", *([f"--keys={keys}"] if keys else [])]
+    options += ["--outside-virtualenv"] if as_a_founder else []
     return session.run(
-        "python", str(ROOT / "tests" / "prompts.py"), f"--cwd={cwd}", *typed, "--", *command,
-        silent=True,
-    )  # fmt: skip
+        "python", str(ROOT / "tests" / "prompts.py"), *options, "--", *command, silent=True
+    )
 
 
 def follow_the_readmes(session: nox.Session, workdir: Path, template: Path, new: Release) -> None:
@@ -369,7 +372,7 @@ def follow_the_readmes(session: nox.Session, workdir: Path, template: Path, new:
     project = workdir / "my-app"  # where the README's line puts it
     shutil.rmtree(project, ignore_errors=True)  # from an earlier run of this session
     session.log(f"In the template's folder: {copy_line}")
-    at_the_prompt(session, template, "bash", "-c", copy_line)
+    at_the_prompt(session, template, "bash", "-c", copy_line, as_a_founder=True)
     recorded = re.search(r"^_src_path: (.*)$", (project / ".copier-answers.yml").read_text(), re.M)
     src_path = recorded.group(1).strip("'\"") if recorded else None
     if src_path != str(template):
@@ -386,7 +389,7 @@ def follow_the_readmes(session: nox.Session, workdir: Path, template: Path, new:
 
     update_line = readme_command(project / "README.md", "## Upgrading")
     session.log(f"In the project: {update_line}")
-    at_the_prompt(session, project, "bash", "-c", update_line)
+    at_the_prompt(session, project, "bash", "-c", update_line, as_a_founder=True)
     if note.strip() not in (project / "README.md").read_text():
         session.error(f"`{update_line}` did not bring {patch.tag} into the project")
     if git_output(project, "ls-files", "--unmerged"):
