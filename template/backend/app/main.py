@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 
+from app.api import deps
 from app.api.deps import API_V1
 from app.api.main import api_router
 from app.api.routes import health
@@ -72,7 +73,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 "own, so one worker may serve what another has invalidated. Set REDIS_URL.",
                 settings.web_concurrency,
             )
-    app.state.cache = Cache(cache_store, settings.cache_ttl_seconds, enabled=settings.cache_enabled)
+    app.state.cache = Cache(
+        cache_store,
+        settings.cache_ttl_seconds,
+        enabled=settings.cache_enabled,
+        owner_record=deps.CurrentUser,  # looked up at start-up: the model this release has
+    )
     app.state.rate_limiter = RateLimiter(limit_store)
     metrics.forget_dead_workers()
     try:

@@ -5,6 +5,9 @@ in-process store. Redis failures never fail a request: the store answers "nothin
 "not counted" (fail open), skips Redis for a short while, logs once per interval and counts it.
 """
 
+import functools
+import hashlib
+import json
 import logging
 import math
 import secrets
@@ -26,6 +29,8 @@ logger = logging.getLogger(__name__)
 
 # A counter's (count, seconds until it resets), or None when it could not be counted.
 Counted = tuple[int, int] | None
+# An in-process counter: (count, the clock reading when its window opened).
+Window = tuple[int, float]
 
 
 class Store(Protocol):
@@ -53,9 +58,9 @@ class MemoryStore:
     def __init__(self, max_entries: int, clock: Callable[[], float] = time.monotonic) -> None:
         self._max_entries = max_entries
         self._clock = clock
-        self._entries: OrderedDict[str, tuple[float, bytes | int]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[float, bytes | Window]] = OrderedDict()
 
-    def _live(self, key: str) -> bytes | int | None:
+    def _live(self, key: str) -> bytes | Window | None:
         entry = self._entries.get(key)
         if entry is None:
             return None
@@ -66,7 +71,7 @@ class MemoryStore:
         self._entries.move_to_end(key)
         return value
 
-    def _put(self, key: str, value: bytes | int, expires_at: float) -> None:
+    def _put(self, key: str, value: bytes | Window, expires_at: float) -> None:
         self._entries[key] = (expires_at, value)
         self._entries.move_to_end(key)
         while len(self._entries) > self._max_entries:
@@ -97,12 +102,12 @@ class MemoryStore:
     ) -> tuple[Counted, list[bytes | None]]:
         value = self._live(key)
         now = self._clock()
-        if isinstance(value, int):
-            count, expires_at = value + 1, self._entries[key][0]
-        else:
-            count, expires_at = 1, now + ttl
-        self._put(key, count, expires_at)
-        return (count, math.ceil(expires_at - now)), [await self.get(name) for name in read]
+        count, opened = value if isinstance(value, tuple) else (0, now)
+        self._put(key, (count + 1, opened), opened + ttl)
+        # From the time elapsed, which is exact (two nearby floats subtract without rounding);
+        # ceil(expires_at - now) is not: opened + ttl rounds, and can make 60 s read as 61.
+        left = ttl - math.floor(now - opened)
+        return (count + 1, left), [await self.get(name) for name in read]
 
 
 class RedisBreaker:
@@ -234,6 +239,15 @@ def create_redis(settings: Settings) -> Redis:
     return Redis(connection_pool=pool)
 
 
+@functools.cache
+def shape(model: type[BaseModel]) -> str:
+    """A fingerprint of `model`'s JSON schema, computed once per process. Every key that holds a
+    `model` carries it, so code whose model changed (a deploy that adds a field) never reads what
+    the code before it cached: the old entries are simply not found, and expire on their own."""
+    schema = json.dumps(model.model_json_schema(), sort_keys=True).encode()
+    return hashlib.sha256(schema).hexdigest()[:12]
+
+
 class Cache:
     """Cache-aside over a Store, with the tier's TTL classes and invalidation after writes.
 
@@ -248,13 +262,23 @@ class Cache:
     items (`item:<owner>:<id>`) are not under it: other items' writes leave them cached.
     Invalidations that fail (Redis down) are retried before this worker's next cached read.
 
-    `enabled=False` (CACHE_ENABLED=false) reads nothing and keeps nothing.
+    Keys of entries that hold a model carry its `shape` (`user:<shape>:<owner>`), so a deploy
+    that changes the model starts from an empty cache for it. `owner_record` is the model of the
+    owner's record. `enabled=False` (CACHE_ENABLED=false) reads nothing and keeps nothing.
     """
 
-    def __init__(self, store: Store, ttl_seconds: CacheTTLSeconds, *, enabled: bool = True) -> None:
+    def __init__(
+        self,
+        store: Store,
+        ttl_seconds: CacheTTLSeconds,
+        *,
+        enabled: bool = True,
+        owner_record: type[BaseModel] | None = None,
+    ) -> None:
         self.store = store
         self.ttl_seconds = ttl_seconds
         self.enabled = enabled
+        self._record_prefix = f"user:{shape(owner_record)}" if owner_record else "user"
         self._pending_owners: set[str] = set()
         self._pending_keys: set[str] = set()
 
@@ -299,7 +323,7 @@ class Cache:
     def owner_keys(self, owner: object) -> list[str]:
         """What a signed-in request reads before anything else: the owner's namespace token and
         their cached record (see `owner_entries`); nothing with the cache off."""
-        return [f"ns:{owner}", f"user:{owner}"] if self.enabled else []
+        return [f"ns:{owner}", f"{self._record_prefix}:{owner}"] if self.enabled else []
 
     async def owner_entries(
         self, owner: object, values: Sequence[bytes | None]
@@ -309,7 +333,7 @@ class Cache:
         return await self._namespace(owner, token), self.counted("user", record)
 
     async def set_owner_record(self, owner: object, record: bytes) -> None:
-        await self.set(f"user:{owner}", record, "low_change")
+        await self.set(f"{self._record_prefix}:{owner}", record, "low_change")
 
     async def namespace(self, owner: object) -> str:
         """The key prefix for `owner`'s entries, valid until the next invalidation."""

@@ -3,6 +3,8 @@
 import pytest
 from httpx import AsyncClient
 
+from app.api import deps
+from app.models import User
 from tests.conftest import TEST_REDIS_URL, MakeClient
 from tests.utils import API, closed_port, signup
 
@@ -98,3 +100,30 @@ async def test_a_write_in_one_worker_invalidates_what_the_others_cached(
         await second.post(url, json={"title": "from the other worker"}, headers=account.headers)
         status, body = await get(first, url, account.headers)
         assert (status, body["count"]) == ("MISS", 1)
+
+
+class CurrentUserWithPlan(deps.CurrentUser):
+    """The next release's user model: one more required field."""
+
+    plan: str
+
+
+@pytest.mark.skipif(not TEST_REDIS_URL, reason="two app instances share a cache only through Redis")
+async def test_a_deploy_that_changes_a_model_never_reads_what_the_old_code_cached(
+    make_client: MakeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with make_client() as old:
+        account = await signup(old)
+        for _ in range(2):  # the second is served from the cache
+            assert (await old.get(f"{API}/users/me", headers=account.headers)).status_code == 200
+
+    # The new release reads the same Redis with a user model the old entry does not fit.
+    monkeypatch.setattr(User, "plan", "free", raising=False)
+    monkeypatch.setattr(deps, "CurrentUser", CurrentUserWithPlan)
+    async with make_client() as new:
+        statuses = []
+        for _ in range(2):
+            response = await new.get(f"{API}/users/me", headers=account.headers)
+            assert response.status_code == 200, response.text
+            statuses.append(response.headers["X-Cache"])
+        assert statuses == ["MISS", "HIT"]
