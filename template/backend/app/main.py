@@ -27,9 +27,10 @@ from app.core.cache import (
     create_redis,
 )
 from app.core.config import Settings, get_settings
-from app.core.db import create_engine, create_sessionmaker
+from app.core.db import create_engine, create_sessionmaker, database_unavailable
 from app.core.logs import configure_logging
 from app.core.middleware import (
+    InternalErrorMiddleware,
     RequestContextMiddleware,
     SecurityHeadersMiddleware,
     route_template,
@@ -104,7 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     retry_after = settings.overload_retry_after_seconds
 
     # Added innermost first: the request context wraps everything, so it times and ids it all;
-    # a shed request still gets CORS and security headers.
+    # a shed request still gets CORS and security headers, and so does a 500.
     app.add_middleware(CancelOnDisconnectMiddleware)
     app.add_middleware(
         ShedOverloadMiddleware, max_in_flight=settings.max_in_flight, retry_after=retry_after
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_headers=["*"],
         expose_headers=["X-Cache", "X-Request-ID", "Retry-After"],
     )
+    app.add_middleware(InternalErrorMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.environment == "production")
     app.add_middleware(RequestContextMiddleware)
 
@@ -150,9 +152,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(DBAPIError)
     async def connection_lost(_: Request, error: DBAPIError) -> JSONResponse:
-        if not error.connection_invalidated:
+        if not database_unavailable(error):
             raise error  # a real bug: 500, with its traceback in the log
-        logger.warning("Database connection lost: %s", error.orig)
+        logger.warning("Database unavailable: %s", error.orig)
         return unavailable("The database is unavailable; retry shortly.", retry_after)
 
     app.include_router(health.router)

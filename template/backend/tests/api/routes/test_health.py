@@ -6,7 +6,7 @@ from sqlalchemy import text
 
 from app.core.config import DbPool
 from tests.conftest import MakeApp, MakeClient
-from tests.utils import API, closed_port, metric, signup
+from tests.utils import API, closed_port, database_starting_up, metric, signup
 
 pytestmark = pytest.mark.anyio
 
@@ -55,6 +55,17 @@ async def test_database_unreachable_is_503_with_retry_after(make_client: MakeCli
         )
         assert response.status_code == 503
         assert int(response.headers["Retry-After"]) >= 1
+
+
+async def test_a_database_starting_up_is_503_with_retry_after(make_client: MakeClient) -> None:
+    """PostgreSQL coming back up refuses connections with an error, not a refused connection."""
+    async with database_starting_up() as starting, make_client(database_url=starting) as client:
+        response = await client.post(
+            f"{API}/auth/login", data={"username": "a@example.com", "password": "passw0rd!"}
+        )
+        assert response.status_code == 503, response.text
+        assert int(response.headers["Retry-After"]) >= 1
+        assert (await client.get("/health/ready")).status_code == 503
 
 
 async def test_an_exhausted_pool_sheds_with_503_fast(make_app: MakeApp) -> None:
