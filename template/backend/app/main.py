@@ -2,11 +2,13 @@
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError
@@ -38,6 +40,7 @@ from app.core.middleware import (
 from app.core.overload import (
     BUSY,
     CancelOnDisconnectMiddleware,
+    RequestLimitsMiddleware,
     ShedOverloadMiddleware,
     unavailable,
 )
@@ -110,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         ShedOverloadMiddleware, max_in_flight=settings.max_in_flight, retry_after=retry_after
     )
+    app.add_middleware(RequestLimitsMiddleware, limits=settings.request_limits)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
@@ -130,6 +134,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 allow = ", ".join(sorted(method.upper() for method in operations))
                 error.headers = {**(error.headers or {}), "Allow": allow}
         return await http_exception_handler(request, error)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
+        # FastAPI's own 422 echoes every invalid value ("input"): a password, a 60 KB title.
+        # Say where and why, never what.
+        return JSONResponse({"detail": [safe_error(e) for e in error.errors()]}, status_code=422)
 
     @app.exception_handler(PoolTimeoutError)
     async def pool_exhausted(_: Request, error: PoolTimeoutError) -> JSONResponse:
@@ -161,6 +171,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_router, prefix=API_V1)
     mount_frontend(app, settings)  # last: its catch-all page route must not shadow the API
     return app
+
+
+# The longest message or location part a 422 repeats (a message may quote the input).
+MAX_ERROR_TEXT = 200
+
+
+def safe_error(error: Mapping[str, Any]) -> dict[str, object]:
+    """One validation error without its input, its text bounded and encodable."""
+
+    def bounded(text: object) -> object:
+        if not isinstance(text, str):
+            return text
+        return text[:MAX_ERROR_TEXT].encode("utf-8", "replace").decode()
+
+    return {
+        "type": error["type"],
+        "loc": [bounded(part) for part in error["loc"]],
+        "msg": bounded(error["msg"]),
+    }
 
 
 app = create_app()
