@@ -123,6 +123,8 @@ def api(session: nox.Session) -> None:
         env={"RATE_LIMIT__API_PER_MINUTE": "1000000"},
     ) as served:
         live_api.schemathesis(session, served, *session.posargs)
+        login_limit = TIER_DATA["tiers"]["mvp"]["rate_limit"]["login_per_minute"]
+        live_api.forged_forwarded_for_is_ignored(session, served, login_limit)
 
 
 @nox.session
