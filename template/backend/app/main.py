@@ -85,9 +85,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     app.state.rate_limiter = RateLimiter(limit_store)
     metrics.forget_dead_workers()
+    dependency_watch = asyncio.create_task(
+        health.watch_dependencies(app.state, settings.dependency_check_seconds)
+    )
     try:
         yield
     finally:
+        dependency_watch.cancel()
         pool_watch.cancel()
         await app.state.engine.dispose()
         metrics.forget_pool()
