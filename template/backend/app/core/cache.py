@@ -14,10 +14,13 @@ import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from starlette.responses import Response
 
@@ -111,11 +114,17 @@ class MemoryStore:
 
 
 class RedisBreaker:
-    """Shared by every RedisStore of a process: after a failure, Redis is skipped for
-    `retry_seconds`, and the failure is logged at most once per `retry_seconds`."""
+    """Shared by every RedisStore of a process: once `threshold` calls in a row have failed,
+    Redis is skipped for `retry_seconds`, then the next call tries again. redis-py has already
+    retried each failed call on a fresh connection (see create_redis), so the dead sockets a Redis
+    restart leaves in the pool cost nothing here: only a Redis that keeps failing opens it.
+    Failures are logged at most once per `log_seconds`."""
 
-    def __init__(self, retry_seconds: float) -> None:
+    def __init__(self, retry_seconds: float, threshold: int = 3, log_seconds: float = 30) -> None:
         self.retry_seconds = retry_seconds
+        self.threshold = threshold
+        self.log_seconds = log_seconds
+        self._failures = 0
         self._skip_until = 0.0
         self._last_logged = float("-inf")
         self._unlogged = 0
@@ -123,16 +132,22 @@ class RedisBreaker:
     def open(self) -> bool:
         return time.monotonic() < self._skip_until
 
+    def succeeded(self) -> None:
+        self._failures = 0
+
     def failed(self, component: str, error: Exception) -> None:
         now = time.monotonic()
-        self._skip_until = now + self.retry_seconds
+        self._failures += 1
+        if self._failures >= self.threshold:
+            self._skip_until = now + self.retry_seconds
         self._unlogged += 1
-        if now - self._last_logged >= self.retry_seconds:
+        if now - self._last_logged >= self.log_seconds:
             logger.warning(
                 "Redis unavailable, answering without it (%s operations failed open since the "
-                "last report; next try in %.0f s): %s",
+                "last report; skipped for %.0f s after %s failures in a row): %s",
                 self._unlogged,
                 self.retry_seconds,
+                self.threshold,
                 error,
                 extra={"component": component},
             )
@@ -155,78 +170,69 @@ class RedisStore:
         self._client = client
         self._replace = client.register_script(REPLACE_IF_EQUAL)
         self._breaker = breaker
-        self._fail_open = metrics.REDIS_FAIL_OPEN.labels(component)
+        self._failed_open = metrics.REDIS_FAIL_OPEN.labels(component)
         self._component = component
 
-    def _skip(self) -> bool:
+    async def _fail_open(self, call: Callable[[], Awaitable[Any]], fallback: Any) -> Any:
+        """`call()`'s answer, or `fallback` when Redis fails or is being skipped."""
         if self._breaker.open():
-            self._fail_open.inc()
-            return True
-        return False
-
-    def _failed(self, error: Exception) -> None:
-        self._fail_open.inc()
-        self._breaker.failed(self._component, error)
+            self._failed_open.inc()
+            return fallback
+        try:
+            answer = await call()
+        except (RedisError, OSError) as error:
+            self._failed_open.inc()
+            self._breaker.failed(self._component, error)
+            return fallback
+        self._breaker.succeeded()
+        return answer
 
     async def get(self, key: str) -> bytes | None:
-        if self._skip():
-            return None
-        try:
-            return await self._client.get(key)
-        except (RedisError, OSError) as error:
-            self._failed(error)
-            return None
+        return await self._fail_open(lambda: self._client.get(key), None)
 
     async def set(self, key: str, value: bytes, ttl: int, *, if_absent: bool = False) -> bool:
-        if self._skip():
-            return False
-        try:
-            return bool(await self._client.set(key, value, ex=ttl, nx=if_absent))
-        except (RedisError, OSError) as error:
-            self._failed(error)
-            return False
+        stored = await self._fail_open(
+            lambda: self._client.set(key, value, ex=ttl, nx=if_absent), False
+        )
+        return bool(stored)
 
     async def replace(self, key: str, expected: bytes, value: bytes, ttl: int) -> bool:
-        if self._skip():
-            return False
-        try:
-            return bool(await self._replace(keys=[key], args=[expected, value, ttl]))
-        except (RedisError, OSError) as error:
-            self._failed(error)
-            return False
+        replaced = await self._fail_open(
+            lambda: self._replace(keys=[key], args=[expected, value, ttl]), False
+        )
+        return bool(replaced)
 
     async def delete(self, key: str) -> bool:
-        if self._skip():
-            return False
-        try:
+        async def deleted() -> bool:
             await self._client.delete(key)
             return True
-        except (RedisError, OSError) as error:
-            self._failed(error)
-            return False
+
+        return await self._fail_open(deleted, False)
 
     async def incr(
         self, key: str, ttl: int, *, read: Sequence[str] = ()
     ) -> tuple[Counted, list[bytes | None]]:
-        if self._skip():
-            return None, [None] * len(read)
-        try:
-            # One round trip, atomic: create the counter with its expiry, count, read what is left
-            # of its window, and read the other keys.
+        async def counted() -> tuple[Counted, list[bytes | None]]:
+            # One round trip, atomic: create the counter with its expiry, count, read what is
+            # left of its window, and read the other keys.
             async with self._client.pipeline(transaction=True) as pipe:
                 pipe.set(key, 0, ex=ttl, nx=True).incr(key).ttl(key)
                 if read:
                     pipe.mget(read)
                 _, count, left, *values = await pipe.execute()
             return (int(count), int(left) if left > 0 else ttl), values[0] if values else []
-        except (RedisError, OSError) as error:
-            self._failed(error)
-            return None, [None] * len(read)
+
+        return await self._fail_open(counted, (None, [None] * len(read)))
 
 
 def create_redis(settings: Settings) -> Redis:
     """A client on a bounded pool: at most `redis_max_connections` per worker; a request waits at
-    most `redis_timeout_seconds` for a free connection, a connect or an answer."""
+    most `redis_timeout_seconds` for a free connection, a connect or an answer.
+
+    A call that finds its connection dead (Redis restarted) is retried by redis-py on a new one,
+    with a short backoff; connections idle for a while are pinged before use. Timeouts are not
+    retried: a slow Redis must cost a request one timeout at most.
+    """
     assert settings.redis_url is not None  # noqa: S101  (callers check)
     pool = BlockingConnectionPool.from_url(
         settings.redis_url,
@@ -234,7 +240,9 @@ def create_redis(settings: Settings) -> Redis:
         timeout=settings.redis_timeout_seconds,
         socket_timeout=settings.redis_timeout_seconds,
         socket_connect_timeout=settings.redis_timeout_seconds,
-        health_check_interval=30,
+        retry=Retry(ExponentialWithJitterBackoff(cap=0.1, base=0.01), retries=2),
+        retry_on_error=[RedisConnectionError],
+        health_check_interval=5,
     )
     return Redis(connection_pool=pool)
 

@@ -1,12 +1,13 @@
 """Cache-aside: MISS, then HIT, and every write makes the next read a MISS with fresh data."""
 
 import pytest
+import redis
 from httpx import AsyncClient
 
 from app.api import deps
 from app.models import User
 from tests.conftest import TEST_REDIS_URL, MakeClient
-from tests.utils import API, closed_port, signup
+from tests.utils import API, closed_port, metric, signup
 
 pytestmark = pytest.mark.anyio
 
@@ -127,3 +128,32 @@ async def test_a_deploy_that_changes_a_model_never_reads_what_the_old_code_cache
             assert response.status_code == 200, response.text
             statuses.append(response.headers["X-Cache"])
         assert statuses == ["MISS", "HIT"]
+
+
+def drop_connections_to(redis_url: str) -> None:
+    """Close every connection to `redis_url`'s database from the server side, as a Redis restart
+    does, leaving the app's pool full of dead sockets."""
+    with redis.Redis.from_url(redis_url) as admin:
+        me = admin.client_id()
+        database = admin.connection_pool.connection_kwargs.get("db", 0)
+        for connection in admin.client_list():
+            if int(connection["db"]) == database and int(connection["id"]) != me:
+                admin.client_kill_filter(_id=connection["id"])
+
+
+@pytest.mark.skipif(not TEST_REDIS_URL, reason="needs a Redis server to drop connections")
+async def test_dead_connections_left_by_a_redis_restart_cost_no_cache_hit(
+    make_client: MakeClient,
+) -> None:
+    assert TEST_REDIS_URL
+    async with make_client() as client:
+        account = await signup(client)
+        url = f"{API}/items"
+        await get(client, url, account.headers)
+        assert (await get(client, url, account.headers))[0] == "HIT"
+        failed_open = metric(await client.get("/metrics"), "redis_fail_open_total")
+
+        drop_connections_to(TEST_REDIS_URL)
+        assert (await get(client, url, account.headers))[0] == "HIT"
+        assert (await get(client, url, account.headers))[0] == "HIT"
+        assert metric(await client.get("/metrics"), "redis_fail_open_total") == failed_open
