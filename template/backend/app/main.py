@@ -91,8 +91,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        dependency_watch.cancel()
-        pool_watch.cancel()
+        # Stopped before the engine goes: a check must not be left holding a connection.
+        for watch in (dependency_watch, pool_watch):
+            watch.cancel()
+        await asyncio.gather(dependency_watch, pool_watch, return_exceptions=True)
         await app.state.engine.dispose()
         metrics.forget_pool()
         if app.state.redis is not None:
