@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
 from app import crud
 from app.api.deps import (
@@ -74,10 +74,17 @@ async def list_items(
     "", status_code=status.HTTP_201_CREATED, response_model=ItemPublic, responses=MALFORMED_BODY
 )
 async def create_item(
-    data: ItemCreate, user: CurrentUserDep, session: SessionDep, cache: CacheDep
+    data: ItemCreate,
+    user: CurrentUserDep,
+    session: SessionDep,
+    cache: CacheDep,
+    request: Request,
+    response: Response,
 ) -> ItemPublic:
     item = await crud.create_item(session, user.id, data)
     await cache.invalidate(user.id)
+    # Where the new item lives: clients (and schemathesis's stateful tests) follow it.
+    response.headers["Location"] = str(request.url_for("read_item", item_id=item.id))
     return ItemPublic.model_validate(item, from_attributes=True)
 
 
