@@ -140,6 +140,10 @@ def refused(status_code: int, detail: object) -> JSONResponse:
     )
 
 
+async def client_left(scope: Scope, receive: Receive, send: Send) -> None:
+    """Nothing to answer: the client disconnected before its request was complete."""
+
+
 class RequestLimitsMiddleware:
     """Refuses what no client of this API sends, before the request takes an in-flight slot:
     headers over `max_header_bytes` (431), a body over `max_body_bytes` (413) or not complete
@@ -154,33 +158,31 @@ class RequestLimitsMiddleware:
         self.limits = limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        refusal = None
+        answer = self.app
+        if scope["type"] == "http":
+            answer, receive = await self._checked(scope, receive)
+        await answer(scope, receive, send)
+
+    async def _checked(self, scope: Scope, receive: Receive) -> tuple[ASGIApp, Receive]:
+        """(the app, a `receive` that hands it the body read here), or (the refusal to send)."""
         header_bytes = sum(len(name) + len(value) for name, value in scope["headers"])
-        declared = Headers(scope=scope).get("content-length", "")
         if header_bytes > self.limits.max_header_bytes:
-            refusal = refused(431, "Request headers too large.")
-        elif declared.isdigit() and int(declared) > self.limits.max_body_bytes:
-            refusal = refused(413, "Request body too large.")
-        else:
-            try:
-                async with asyncio.timeout(self.limits.body_timeout_seconds):
-                    body = await self._read_body(receive)
-            except TimeoutError:
-                refusal = refused(408, "The request body did not arrive in time.")
-            except BodyTooLarge:
-                refusal = refused(413, "Request body too large.")
-            else:
-                if body is None:  # the client left
-                    return
-                if holds_lone_surrogate(body):
-                    refusal = JSONResponse({"detail": [LONE_SURROGATE]}, status_code=422)
-        if refusal is not None:
-            await refusal(scope, receive, send)
-            return
-        await self.app(scope, self._replay(body, receive), send)
+            return refused(431, "Request headers too large."), receive
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self.limits.max_body_bytes:
+            return refused(413, "Request body too large."), receive
+        try:
+            async with asyncio.timeout(self.limits.body_timeout_seconds):
+                body = await self._read_body(receive)
+        except TimeoutError:
+            return refused(408, "The request body did not arrive in time."), receive
+        except BodyTooLarge:
+            return refused(413, "Request body too large."), receive
+        if body is None:
+            return client_left, receive
+        if holds_lone_surrogate(body):
+            return JSONResponse({"detail": [LONE_SURROGATE]}, status_code=422), receive
+        return self.app, self._replay(body, receive)
 
     async def _read_body(self, receive: Receive) -> bytes | None:
         """The whole body, or None when the client disconnects first."""
