@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialWithJitterBackoff
+from redis.backoff import EqualJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from starlette.responses import Response
@@ -240,7 +240,7 @@ def create_redis(settings: Settings) -> Redis:
         timeout=settings.redis_timeout_seconds,
         socket_timeout=settings.redis_timeout_seconds,
         socket_connect_timeout=settings.redis_timeout_seconds,
-        retry=Retry(ExponentialWithJitterBackoff(cap=0.1, base=0.01), retries=2),
+        retry=Retry(EqualJitterBackoff(cap=0.1, base=0.01), retries=2),
         retry_on_error=[RedisConnectionError],
         health_check_interval=5,
     )
