@@ -22,6 +22,11 @@ def test_profile_has_every_setting_the_templates_use(tier) -> None:
     assert profile["api_workers"] >= 1
     # A request holds one Redis connection at a time: shed before any would wait for one.
     assert 1 <= profile["api_max_in_flight"] <= profile["redis"]["max_connections"]
+    limits = profile["request_limits"]
+    assert limits["max_body_kb"] > 0 and limits["max_header_kb"] > 0
+    assert limits["body_timeout_seconds"] > 0
+    rate_limit = profile["rate_limit"]
+    assert rate_limit["login_per_email_per_minute"] > rate_limit["login_per_minute"]
 
 
 def test_estimates_match_the_tier_promises() -> None:

@@ -2,17 +2,20 @@
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 
+from app.api import deps
 from app.api.deps import API_V1
 from app.api.main import api_router
 from app.api.routes import health
@@ -26,9 +29,10 @@ from app.core.cache import (
     create_redis,
 )
 from app.core.config import Settings, get_settings
-from app.core.db import create_engine, create_sessionmaker
+from app.core.db import create_engine, create_sessionmaker, database_unavailable
 from app.core.logs import configure_logging
 from app.core.middleware import (
+    InternalErrorMiddleware,
     RequestContextMiddleware,
     SecurityHeadersMiddleware,
     route_template,
@@ -36,6 +40,7 @@ from app.core.middleware import (
 from app.core.overload import (
     BUSY,
     CancelOnDisconnectMiddleware,
+    RequestLimitsMiddleware,
     ShedOverloadMiddleware,
     unavailable,
 )
@@ -72,13 +77,24 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 "own, so one worker may serve what another has invalidated. Set REDIS_URL.",
                 settings.web_concurrency,
             )
-    app.state.cache = Cache(cache_store, settings.cache_ttl_seconds, enabled=settings.cache_enabled)
+    app.state.cache = Cache(
+        cache_store,
+        settings.cache_ttl_seconds,
+        enabled=settings.cache_enabled,
+        owner_record=deps.CurrentUser,  # looked up at start-up: the model this release has
+    )
     app.state.rate_limiter = RateLimiter(limit_store)
     metrics.forget_dead_workers()
+    dependency_watch = asyncio.create_task(
+        health.watch_dependencies(app.state, settings.dependency_check_seconds)
+    )
     try:
         yield
     finally:
-        pool_watch.cancel()
+        # Stopped before the engine goes: a check must not be left holding a connection.
+        for watch in (dependency_watch, pool_watch):
+            watch.cancel()
+        await asyncio.gather(dependency_watch, pool_watch, return_exceptions=True)
         await app.state.engine.dispose()
         metrics.forget_pool()
         if app.state.redis is not None:
@@ -101,11 +117,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     retry_after = settings.overload_retry_after_seconds
 
     # Added innermost first: the request context wraps everything, so it times and ids it all;
-    # a shed request still gets CORS and security headers.
+    # a shed request still gets CORS and security headers, and so does a 500.
     app.add_middleware(CancelOnDisconnectMiddleware)
     app.add_middleware(
         ShedOverloadMiddleware, max_in_flight=settings.max_in_flight, retry_after=retry_after
     )
+    app.add_middleware(RequestLimitsMiddleware, limits=settings.request_limits)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
@@ -113,6 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_headers=["*"],
         expose_headers=["X-Cache", "X-Request-ID", "Retry-After"],
     )
+    app.add_middleware(InternalErrorMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.environment == "production")
     app.add_middleware(RequestContextMiddleware)
 
@@ -125,6 +143,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 allow = ", ".join(sorted(method.upper() for method in operations))
                 error.headers = {**(error.headers or {}), "Allow": allow}
         return await http_exception_handler(request, error)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
+        # FastAPI's own 422 echoes every invalid value ("input"): a password, a 60 KB title.
+        # Say where and why, never what.
+        return JSONResponse({"detail": [safe_error(e) for e in error.errors()]}, status_code=422)
 
     @app.exception_handler(PoolTimeoutError)
     async def pool_exhausted(_: Request, error: PoolTimeoutError) -> JSONResponse:
@@ -147,9 +171,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(DBAPIError)
     async def connection_lost(_: Request, error: DBAPIError) -> JSONResponse:
-        if not error.connection_invalidated:
+        if not database_unavailable(error):
             raise error  # a real bug: 500, with its traceback in the log
-        logger.warning("Database connection lost: %s", error.orig)
+        logger.warning("Database unavailable: %s", error.orig)
         return unavailable("The database is unavailable; retry shortly.", retry_after)
 
     app.include_router(health.router)
@@ -158,6 +182,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_router, prefix=API_V1)
     mount_frontend(app, settings)  # last: its catch-all page route must not shadow the API
     return app
+
+
+# The longest message or location part a 422 repeats (a message may quote the input).
+MAX_ERROR_TEXT = 200
+
+
+def safe_error(error: Mapping[str, Any]) -> dict[str, object]:
+    """One validation error without its input, its text bounded and encodable."""
+
+    def bounded(text: object) -> object:
+        if not isinstance(text, str):
+            return text
+        return text[:MAX_ERROR_TEXT].encode("utf-8", "replace").decode()
+
+    return {
+        "type": error["type"],
+        "loc": [bounded(part) for part in error["loc"]],
+        "msg": bounded(error["msg"]),
+    }
 
 
 app = create_app()

@@ -15,6 +15,8 @@ MAX_PAGE_SIZE = 100
 MAX_OFFSET = 1_000_000
 # PostgreSQL text cannot hold NUL characters: refused (422) instead of failing the insert.
 STORABLE_TEXT = {"pattern": r"^[^\x00]*$"}
+# ...and a title needs a character one can see: whitespace or control characters alone are refused.
+TITLE_TEXT = {"pattern": r"^[^\x00]*[^\s\x00-\x1f\x7f-\x9f][^\x00]*$"}
 PASSWORD_RULE = "Use at least 8 characters, with letters and at least one digit or symbol."  # noqa: S105
 # A letter and a non-letter, in either order; published in the schema, so clients can check first.
 PASSWORD_PATTERN = r"[^\W\d_][\s\S]*[\W\d_]|[\W\d_][\s\S]*[^\W\d_]"  # noqa: S105
@@ -107,7 +109,7 @@ class RefreshRequest(SQLModel):
 
 # --- items ---------------------------------------------------------------------------------------
 class ItemBase(SQLModel):
-    title: str = Field(min_length=1, max_length=255, schema_extra=STORABLE_TEXT)
+    title: str = Field(min_length=1, max_length=255, schema_extra=TITLE_TEXT)
     description: str | None = Field(default=None, max_length=2000, schema_extra=STORABLE_TEXT)
 
 
@@ -129,7 +131,7 @@ class ItemCreate(ItemBase):
 class ItemUpdate(SQLModel):
     # Optional, but never null: the schema does not offer null, and the validator refuses it.
     title: (
-        Annotated[str, StringConstraints(min_length=1, max_length=255, **STORABLE_TEXT)]
+        Annotated[str, StringConstraints(min_length=1, max_length=255, **TITLE_TEXT)]
         | SkipJsonSchema[None]
     ) = None
     description: str | None = Field(default=None, max_length=2000, schema_extra=STORABLE_TEXT)

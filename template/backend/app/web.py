@@ -7,11 +7,15 @@ none).
 
 import base64
 import hashlib
+import mimetypes
+import os
 import re
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import FileResponse, Response
+from fastapi.staticfiles import StaticFiles
 
 from app.core.config import Settings
 
@@ -35,6 +39,8 @@ MEDIA_TYPES = {
     ".svg": "image/svg+xml",
     ".png": "image/png",
 }
+for _suffix, _media_type in MEDIA_TYPES.items():  # whatever the system's mime.types says
+    mimetypes.add_type(_media_type, _suffix)
 IMPORT_MAP = re.compile(r'<script type="importmap">(.*?)</script>', re.DOTALL)
 
 
@@ -51,13 +57,23 @@ def content_security_policy(index_html: str) -> str:
     )
 
 
-def public_file(relative: str) -> Path:
-    """The file under frontend/ that `relative` names, if it is one the browser may fetch."""
-    path = (FRONTEND_DIR / relative).resolve()
-    allowed = any(path.is_relative_to(FRONTEND_DIR / public) for public in PUBLIC_PATHS)
-    if not allowed or not path.is_file():
-        raise HTTPException(status_code=404)
-    return path
+class PublicFiles(StaticFiles):
+    """frontend/'s files the browser may fetch (PUBLIC_PATHS), with `headers`; anything else
+    under frontend/ (its tests, package files, other packages) is a 404."""
+
+    def __init__(self, headers: dict[str, str]) -> None:
+        super().__init__(directory=FRONTEND_DIR)
+        self.headers = headers
+
+    def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
+        # `path` is already normalized: no "..", OS separators.
+        public = any(path == name or path.startswith(name + os.sep) for name in PUBLIC_PATHS)
+        return super().lookup_path(path) if public else ("", None)
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers.update(self.headers)
+        return response
 
 
 def mount_frontend(app: FastAPI, settings: Settings) -> None:
@@ -71,10 +87,7 @@ def mount_frontend(app: FastAPI, settings: Settings) -> None:
         "Content-Security-Policy": content_security_policy(index.read_text()),
     }
 
-    @app.get("/static/{build}/{relative:path}", include_in_schema=False)
-    async def static_file(build: str, relative: str) -> FileResponse:
-        path = public_file(relative)
-        return FileResponse(path, media_type=MEDIA_TYPES.get(path.suffix), headers=headers)
+    app.mount("/static/{build}", PublicFiles(headers), name="static")
 
     # No service worker in development: it would serve yesterday's files from its cache.
     # `make e2e` and the web image run it behind nginx.

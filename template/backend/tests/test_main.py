@@ -8,7 +8,7 @@ import pytest
 from httpx import AsyncClient
 
 from app.core.logs import JsonFormatter
-from tests.conftest import MakeClient
+from tests.conftest import MakeApp, MakeClient
 from tests.utils import API
 
 pytestmark = pytest.mark.anyio
@@ -33,6 +33,29 @@ async def test_every_response_has_security_headers(
         assert header in response.headers
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "Strict-Transport-Security" not in response.headers
+
+
+async def test_a_500_has_the_headers_and_is_logged_with_the_request_id(make_app: MakeApp) -> None:
+    async def broken() -> None:
+        raise RuntimeError("a bug")
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logging.getLogger().addHandler(handler)
+    try:
+        async with make_app() as (app, client):
+            app.add_api_route("/broken", broken)
+            response = await client.get("/broken")
+    finally:
+        logging.getLogger().removeHandler(handler)
+    assert response.status_code == 500
+    assert response.json() == {"detail": "Internal server error"}
+    for header in SECURITY_HEADERS:
+        assert header in response.headers
+    [entry] = [json.loads(line) for line in stream.getvalue().splitlines() if "a bug" in line]
+    assert entry["request_id"] == response.headers["X-Request-ID"]
+    assert entry["level"] == "ERROR"
 
 
 async def test_production_adds_hsts(make_client: MakeClient) -> None:

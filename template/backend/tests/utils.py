@@ -1,7 +1,11 @@
-"""Helpers the tests share: fresh users, metric values, a port nothing listens on."""
+"""Helpers the tests share: fresh users, metric values, a port nothing listens on, a database
+that is starting up."""
 
+import asyncio
 import socket
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from httpx import AsyncClient, Response
@@ -67,3 +71,31 @@ def closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+# PostgreSQL's wire protocol: the codes of the SSL and GSSAPI encryption requests a client may
+# send before its startup message, and the error a server sends while it starts up.
+ENCRYPTION_REQUESTS = {80877103, 80877104}
+STARTING_UP = b"SFATAL\0VFATAL\0C57P03\0Mthe database system is starting up\0\0"
+
+
+@asynccontextmanager
+async def database_starting_up() -> AsyncIterator[str]:
+    """A PostgreSQL URL whose server answers every connection as PostgreSQL does while it starts
+    up (or recovers): SQLSTATE 57P03, "the database system is starting up"."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:  # refuse encryption requests until the startup message comes
+            length = int.from_bytes(await reader.readexactly(4), "big")
+            payload = await reader.readexactly(length - 4)
+            if int.from_bytes(payload[:4], "big") not in ENCRYPTION_REQUESTS:
+                break
+            writer.write(b"N")
+        writer.write(b"E" + (len(STARTING_UP) + 4).to_bytes(4, "big") + STARTING_UP)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        yield f"postgresql+asyncpg://app@127.0.0.1:{port}/app"

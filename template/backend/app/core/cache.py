@@ -5,16 +5,22 @@ in-process store. Redis failures never fail a request: the store answers "nothin
 "not counted" (fail open), skips Redis for a short while, logs once per interval and counts it.
 """
 
+import functools
+import hashlib
+import json
 import logging
 import math
 import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import EqualJitterBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from starlette.responses import Response
 
@@ -26,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 # A counter's (count, seconds until it resets), or None when it could not be counted.
 Counted = tuple[int, int] | None
+# An in-process counter: (count, the clock reading when its window opened).
+Window = tuple[int, float]
 
 
 class Store(Protocol):
@@ -53,9 +61,9 @@ class MemoryStore:
     def __init__(self, max_entries: int, clock: Callable[[], float] = time.monotonic) -> None:
         self._max_entries = max_entries
         self._clock = clock
-        self._entries: OrderedDict[str, tuple[float, bytes | int]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[float, bytes | Window]] = OrderedDict()
 
-    def _live(self, key: str) -> bytes | int | None:
+    def _live(self, key: str) -> bytes | Window | None:
         entry = self._entries.get(key)
         if entry is None:
             return None
@@ -66,7 +74,7 @@ class MemoryStore:
         self._entries.move_to_end(key)
         return value
 
-    def _put(self, key: str, value: bytes | int, expires_at: float) -> None:
+    def _put(self, key: str, value: bytes | Window, expires_at: float) -> None:
         self._entries[key] = (expires_at, value)
         self._entries.move_to_end(key)
         while len(self._entries) > self._max_entries:
@@ -97,20 +105,26 @@ class MemoryStore:
     ) -> tuple[Counted, list[bytes | None]]:
         value = self._live(key)
         now = self._clock()
-        if isinstance(value, int):
-            count, expires_at = value + 1, self._entries[key][0]
-        else:
-            count, expires_at = 1, now + ttl
-        self._put(key, count, expires_at)
-        return (count, math.ceil(expires_at - now)), [await self.get(name) for name in read]
+        count, opened = value if isinstance(value, tuple) else (0, now)
+        self._put(key, (count + 1, opened), opened + ttl)
+        # From the time elapsed, which is exact (two nearby floats subtract without rounding);
+        # ceil(expires_at - now) is not: opened + ttl rounds, and can make 60 s read as 61.
+        left = ttl - math.floor(now - opened)
+        return (count + 1, left), [await self.get(name) for name in read]
 
 
 class RedisBreaker:
-    """Shared by every RedisStore of a process: after a failure, Redis is skipped for
-    `retry_seconds`, and the failure is logged at most once per `retry_seconds`."""
+    """Shared by every RedisStore of a process: once `threshold` calls in a row have failed,
+    Redis is skipped for `retry_seconds`, then the next call tries again. redis-py has already
+    retried each failed call on a fresh connection (see create_redis), so the dead sockets a Redis
+    restart leaves in the pool cost nothing here: only a Redis that keeps failing opens it.
+    Failures are logged at most once per `log_seconds`."""
 
-    def __init__(self, retry_seconds: float) -> None:
+    def __init__(self, retry_seconds: float, threshold: int = 3, log_seconds: float = 30) -> None:
         self.retry_seconds = retry_seconds
+        self.threshold = threshold
+        self.log_seconds = log_seconds
+        self._failures = 0
         self._skip_until = 0.0
         self._last_logged = float("-inf")
         self._unlogged = 0
@@ -118,16 +132,22 @@ class RedisBreaker:
     def open(self) -> bool:
         return time.monotonic() < self._skip_until
 
+    def succeeded(self) -> None:
+        self._failures = 0
+
     def failed(self, component: str, error: Exception) -> None:
         now = time.monotonic()
-        self._skip_until = now + self.retry_seconds
+        self._failures += 1
+        if self._failures >= self.threshold:
+            self._skip_until = now + self.retry_seconds
         self._unlogged += 1
-        if now - self._last_logged >= self.retry_seconds:
+        if now - self._last_logged >= self.log_seconds:
             logger.warning(
                 "Redis unavailable, answering without it (%s operations failed open since the "
-                "last report; next try in %.0f s): %s",
+                "last report; skipped for %.0f s after %s failures in a row): %s",
                 self._unlogged,
                 self.retry_seconds,
+                self.threshold,
                 error,
                 extra={"component": component},
             )
@@ -150,78 +170,69 @@ class RedisStore:
         self._client = client
         self._replace = client.register_script(REPLACE_IF_EQUAL)
         self._breaker = breaker
-        self._fail_open = metrics.REDIS_FAIL_OPEN.labels(component)
+        self._failed_open = metrics.REDIS_FAIL_OPEN.labels(component)
         self._component = component
 
-    def _skip(self) -> bool:
+    async def _fail_open(self, call: Callable[[], Awaitable[Any]], fallback: Any) -> Any:
+        """`call()`'s answer, or `fallback` when Redis fails or is being skipped."""
         if self._breaker.open():
-            self._fail_open.inc()
-            return True
-        return False
-
-    def _failed(self, error: Exception) -> None:
-        self._fail_open.inc()
-        self._breaker.failed(self._component, error)
+            self._failed_open.inc()
+            return fallback
+        try:
+            answer = await call()
+        except (RedisError, OSError) as error:
+            self._failed_open.inc()
+            self._breaker.failed(self._component, error)
+            return fallback
+        self._breaker.succeeded()
+        return answer
 
     async def get(self, key: str) -> bytes | None:
-        if self._skip():
-            return None
-        try:
-            return await self._client.get(key)
-        except (RedisError, OSError) as error:
-            self._failed(error)
-            return None
+        return await self._fail_open(lambda: self._client.get(key), None)
 
     async def set(self, key: str, value: bytes, ttl: int, *, if_absent: bool = False) -> bool:
-        if self._skip():
-            return False
-        try:
-            return bool(await self._client.set(key, value, ex=ttl, nx=if_absent))
-        except (RedisError, OSError) as error:
-            self._failed(error)
-            return False
+        stored = await self._fail_open(
+            lambda: self._client.set(key, value, ex=ttl, nx=if_absent), False
+        )
+        return bool(stored)
 
     async def replace(self, key: str, expected: bytes, value: bytes, ttl: int) -> bool:
-        if self._skip():
-            return False
-        try:
-            return bool(await self._replace(keys=[key], args=[expected, value, ttl]))
-        except (RedisError, OSError) as error:
-            self._failed(error)
-            return False
+        replaced = await self._fail_open(
+            lambda: self._replace(keys=[key], args=[expected, value, ttl]), False
+        )
+        return bool(replaced)
 
     async def delete(self, key: str) -> bool:
-        if self._skip():
-            return False
-        try:
+        async def deleted() -> bool:
             await self._client.delete(key)
             return True
-        except (RedisError, OSError) as error:
-            self._failed(error)
-            return False
+
+        return await self._fail_open(deleted, False)
 
     async def incr(
         self, key: str, ttl: int, *, read: Sequence[str] = ()
     ) -> tuple[Counted, list[bytes | None]]:
-        if self._skip():
-            return None, [None] * len(read)
-        try:
-            # One round trip, atomic: create the counter with its expiry, count, read what is left
-            # of its window, and read the other keys.
+        async def counted() -> tuple[Counted, list[bytes | None]]:
+            # One round trip, atomic: create the counter with its expiry, count, read what is
+            # left of its window, and read the other keys.
             async with self._client.pipeline(transaction=True) as pipe:
                 pipe.set(key, 0, ex=ttl, nx=True).incr(key).ttl(key)
                 if read:
                     pipe.mget(read)
                 _, count, left, *values = await pipe.execute()
             return (int(count), int(left) if left > 0 else ttl), values[0] if values else []
-        except (RedisError, OSError) as error:
-            self._failed(error)
-            return None, [None] * len(read)
+
+        return await self._fail_open(counted, (None, [None] * len(read)))
 
 
 def create_redis(settings: Settings) -> Redis:
     """A client on a bounded pool: at most `redis_max_connections` per worker; a request waits at
-    most `redis_timeout_seconds` for a free connection, a connect or an answer."""
+    most `redis_timeout_seconds` for a free connection, a connect or an answer.
+
+    A call that finds its connection dead (Redis restarted) is retried by redis-py on a new one,
+    with a short backoff; connections idle for a while are pinged before use. Timeouts are not
+    retried: a slow Redis must cost a request one timeout at most.
+    """
     assert settings.redis_url is not None  # noqa: S101  (callers check)
     pool = BlockingConnectionPool.from_url(
         settings.redis_url,
@@ -229,9 +240,20 @@ def create_redis(settings: Settings) -> Redis:
         timeout=settings.redis_timeout_seconds,
         socket_timeout=settings.redis_timeout_seconds,
         socket_connect_timeout=settings.redis_timeout_seconds,
-        health_check_interval=30,
+        retry=Retry(EqualJitterBackoff(cap=0.1, base=0.01), retries=2),
+        retry_on_error=[RedisConnectionError],
+        health_check_interval=5,
     )
     return Redis(connection_pool=pool)
+
+
+@functools.cache
+def shape(model: type[BaseModel]) -> str:
+    """A fingerprint of `model`'s JSON schema, computed once per process. Every key that holds a
+    `model` carries it, so code whose model changed (a deploy that adds a field) never reads what
+    the code before it cached: the old entries are simply not found, and expire on their own."""
+    schema = json.dumps(model.model_json_schema(), sort_keys=True).encode()
+    return hashlib.sha256(schema).hexdigest()[:12]
 
 
 class Cache:
@@ -248,13 +270,23 @@ class Cache:
     items (`item:<owner>:<id>`) are not under it: other items' writes leave them cached.
     Invalidations that fail (Redis down) are retried before this worker's next cached read.
 
-    `enabled=False` (CACHE_ENABLED=false) reads nothing and keeps nothing.
+    Keys of entries that hold a model carry its `shape` (`user:<shape>:<owner>`), so a deploy
+    that changes the model starts from an empty cache for it. `owner_record` is the model of the
+    owner's record. `enabled=False` (CACHE_ENABLED=false) reads nothing and keeps nothing.
     """
 
-    def __init__(self, store: Store, ttl_seconds: CacheTTLSeconds, *, enabled: bool = True) -> None:
+    def __init__(
+        self,
+        store: Store,
+        ttl_seconds: CacheTTLSeconds,
+        *,
+        enabled: bool = True,
+        owner_record: type[BaseModel] | None = None,
+    ) -> None:
         self.store = store
         self.ttl_seconds = ttl_seconds
         self.enabled = enabled
+        self._record_prefix = f"user:{shape(owner_record)}" if owner_record else "user"
         self._pending_owners: set[str] = set()
         self._pending_keys: set[str] = set()
 
@@ -299,7 +331,7 @@ class Cache:
     def owner_keys(self, owner: object) -> list[str]:
         """What a signed-in request reads before anything else: the owner's namespace token and
         their cached record (see `owner_entries`); nothing with the cache off."""
-        return [f"ns:{owner}", f"user:{owner}"] if self.enabled else []
+        return [f"ns:{owner}", f"{self._record_prefix}:{owner}"] if self.enabled else []
 
     async def owner_entries(
         self, owner: object, values: Sequence[bytes | None]
@@ -309,7 +341,7 @@ class Cache:
         return await self._namespace(owner, token), self.counted("user", record)
 
     async def set_owner_record(self, owner: object, record: bytes) -> None:
-        await self.set(f"user:{owner}", record, "low_change")
+        await self.set(f"{self._record_prefix}:{owner}", record, "low_change")
 
     async def namespace(self, owner: object) -> str:
         """The key prefix for `owner`'s entries, valid until the next invalidation."""

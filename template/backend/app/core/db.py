@@ -4,11 +4,23 @@ from typing import Any
 from uuid import uuid4
 
 from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import Settings
+
+# SQLSTATE classes that mean "the database cannot serve anyone now", not "this query is wrong":
+# connection exceptions (08), insufficient resources such as too many connections (53), and
+# operator intervention: shutting down, crashed, starting up, in recovery (57P).
+UNAVAILABLE_SQLSTATES = ("08", "53", "57P")
+
+
+def database_unavailable(error: DBAPIError) -> bool:
+    """Whether `error` says the database is unavailable (503) rather than a bug (500)."""
+    sqlstate = getattr(error.orig, "sqlstate", None) or ""
+    return error.connection_invalidated or sqlstate.startswith(UNAVAILABLE_SQLSTATES)
 
 
 def create_engine(settings: Settings, *, pooled: bool = True) -> AsyncEngine:

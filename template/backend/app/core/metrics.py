@@ -61,7 +61,8 @@ DB_POOL_CAPACITY = Gauge(
 )
 DEPENDENCY_UP = Gauge(
     "dependency_up",
-    "1 when the latest readiness check reached the dependency (database, redis), else 0.",
+    "1 when the latest check reached the dependency (database, redis), else 0. Each worker "
+    "checks every dependency_check_seconds, and on every /health/ready.",
     ["dependency"],
     multiprocess_mode="livemostrecent",
 )

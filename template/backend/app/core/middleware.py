@@ -6,12 +6,14 @@ import time
 import uuid
 
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core import metrics
 from app.core.logs import request_id_var
 
 access_log = logging.getLogger("app.access")
+logger = logging.getLogger(__name__)
 
 # A caller's X-Request-ID (a proxy's, a client's) is kept when it looks like an id; else a new one.
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -92,6 +94,34 @@ class RequestContextMiddleware:
                 },
             )
             request_id_var.reset(token)
+
+
+class InternalErrorMiddleware:
+    """The last resort: an exception no handler took is logged with its traceback (and so with
+    the request id) and answered with a JSON 500. It sits inside the request context and the
+    security headers, which Starlette's own 500, sent outside every middleware, would miss."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.answer = JSONResponse({"detail": "Internal server error"}, status_code=500)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        except Exception:
+            logger.exception("Unhandled error in %s %s", scope["method"], scope["path"])
+            if not started:  # else the client gets a cut-off answer: nothing more to send
+                await self.answer(scope, receive, send)
 
 
 # Swagger UI and ReDoc load their scripts, styles and fonts from CDNs and run inline scripts.

@@ -1,17 +1,22 @@
 """Overload behaviour, per worker process: requests beyond a cap are refused at once with 503 +
-Retry-After (instead of queueing until every client times out), and a request whose client has
-gone away stops where it is (instead of still taking a database connection for nobody).
+Retry-After (instead of queueing until every client times out), a request whose client has
+gone away stops where it is (instead of still taking a database connection for nobody), and a
+request larger or slower than any client of this API needs is refused before it takes a slot.
 
 uvicorn's own --limit-concurrency is not used: it counts open connections, so a few hundred idle
 keep-alive connections would make it refuse every request.
 """
 
 import asyncio
+import json
+import re
 
+from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core import metrics
+from app.core.config import RequestLimits
 from app.core.middleware import PROBE_PATHS
 
 BUSY = "The server is busy; retry shortly."
@@ -100,3 +105,111 @@ class CancelOnDisconnectMiddleware:
             listener.cancel()
             if left:
                 served.uncancel()
+
+
+# A \uD800-\uDFFF escape: the only way JSON text can spell a lone surrogate.
+SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+LONE_SURROGATE = {
+    "type": "string_unicode",
+    "loc": ["body"],
+    "msg": "Text must be valid Unicode: a lone surrogate (\\ud800-\\udfff) cannot be stored.",
+}
+
+
+def holds_lone_surrogate(body: bytes) -> bool:
+    """Whether `body` is JSON with a string no UTF-8 text (no database column) can hold."""
+    if not SURROGATE_ESCAPE.search(body):
+        return False
+    try:
+        json.dumps(json.loads(body), ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return True
+    except ValueError:  # not JSON: the route's own parsing says so
+        return False
+    return False
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def refused(status_code: int, detail: object) -> JSONResponse:
+    # The unread rest of the request would be taken for the next one: close the connection.
+    return JSONResponse(
+        {"detail": detail}, status_code=status_code, headers={"Connection": "close"}
+    )
+
+
+async def client_left(scope: Scope, receive: Receive, send: Send) -> None:
+    """Nothing to answer: the client disconnected before its request was complete."""
+
+
+class RequestLimitsMiddleware:
+    """Refuses what no client of this API sends, before the request takes an in-flight slot:
+    headers over `max_header_bytes` (431), a body over `max_body_bytes` (413) or not complete
+    within `body_timeout_seconds` (408), JSON with a lone surrogate (422).
+
+    Bodies are small, so the whole body is read here and handed on in one piece: a client that
+    sends slowly waits here, holding no slot, and for a bounded time.
+    """
+
+    def __init__(self, app: ASGIApp, *, limits: RequestLimits) -> None:
+        self.app = app
+        self.limits = limits
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        answer = self.app
+        if scope["type"] == "http":
+            answer, receive = await self._checked(scope, receive)
+        await answer(scope, receive, send)
+
+    async def _checked(self, scope: Scope, receive: Receive) -> tuple[ASGIApp, Receive]:
+        """(the app, a `receive` that hands it the body read here), or (the refusal to send)."""
+        header_bytes = sum(len(name) + len(value) for name, value in scope["headers"])
+        if header_bytes > self.limits.max_header_bytes:
+            return refused(431, "Request headers too large."), receive
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self.limits.max_body_bytes:
+            return refused(413, "Request body too large."), receive
+        try:
+            async with asyncio.timeout(self.limits.body_timeout_seconds):
+                body = await self._read_body(receive)
+        except TimeoutError:
+            return refused(408, "The request body did not arrive in time."), receive
+        except BodyTooLarge:
+            return refused(413, "Request body too large."), receive
+        if body is None:
+            return client_left, receive
+        if holds_lone_surrogate(body):
+            return JSONResponse({"detail": [LONE_SURROGATE]}, status_code=422), receive
+        return self.app, self._replay(body, receive)
+
+    async def _read_body(self, receive: Receive) -> bytes | None:
+        """The whole body, or None when the client disconnects first."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limits.max_body_bytes:
+                raise BodyTooLarge
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    @staticmethod
+    def _replay(body: bytes, receive: Receive) -> Receive:
+        """`receive` for the app: the body read here, then the client's later messages."""
+        replayed = False
+
+        async def receive_body() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        return receive_body

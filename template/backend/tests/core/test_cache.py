@@ -1,6 +1,7 @@
 """The cache's invalidation holds when Redis drops out between a write and the next read, and
 when a read races a write."""
 
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -123,3 +124,11 @@ async def test_a_count_reads_other_keys_along() -> None:
     store = MemoryStore(max_entries=10)
     await store.set("token", b"t1", 60)
     assert await store.incr("k", 60, read=["token", "absent"]) == ((1, 60), [b"t1", None])
+
+
+@pytest.mark.parametrize("power", [10, 20, 30])
+async def test_a_new_windows_seconds_left_are_exact_whatever_the_clock_reads(power: int) -> None:
+    # time.monotonic() just below a power of two: now + 60 rounds, and ceil(expires - now) was 61.
+    now = math.nextafter(2.0**power, 0)
+    store = MemoryStore(max_entries=10, clock=lambda: now)
+    assert (await store.incr("k", 60))[0] == (1, 60)

@@ -64,8 +64,14 @@ async def login(
 ) -> Token:
     """Exchange email (as `username`) and password for an access and a refresh token."""
     email = form.username.strip().lower()[:MAX_LOGIN_FIELD]
+    # The real client's address, also behind the proxy (FORWARDED_ALLOW_IPS in the Dockerfile).
     client = request.client.host if request.client else "unknown"
-    hit = await rate_limiter.hit("login", f"{client}:{email}", settings.rate_limit.login_per_minute)
+    limits = settings.rate_limit
+    hit = await rate_limiter.hit("login", f"{client}:{email}", limits.login_per_minute)
+    if hit.retry_after is None:
+        # The email's cap counts every address together, and is higher: bad tries from one
+        # address never lock the owner out of another, and guessing from many still stops.
+        hit = await rate_limiter.hit("login_email", email, limits.login_per_email_per_minute)
     if hit.retry_after is not None:
         raise too_many_requests(hit.retry_after)
 

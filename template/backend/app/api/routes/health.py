@@ -1,5 +1,6 @@
 """Probes for compose and Kubernetes, and the Prometheus scrape endpoint."""
 
+import asyncio
 import logging
 from collections.abc import Awaitable
 from typing import Literal
@@ -10,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.datastructures import State
 
 from app.core import metrics
 
@@ -20,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 # A dependency that does not answer within this many seconds counts as down.
 CHECK_TIMEOUT_SECONDS = 2.0
-CheckStatus = Literal["ok", "unavailable", "not configured"]
+CheckStatus = Literal["ok", "degraded", "unavailable", "not configured"]
 
 
 class Liveness(BaseModel):
@@ -28,7 +30,7 @@ class Liveness(BaseModel):
 
 
 class Readiness(BaseModel):
-    status: Literal["ok", "unavailable"]
+    status: Literal["ok", "degraded", "unavailable"]
     checks: dict[str, CheckStatus]
 
 
@@ -41,26 +43,40 @@ async def live() -> Liveness:
 @router.get(
     "/health/ready",
     response_model=Readiness,
-    responses={503: {"model": Readiness, "description": "A dependency does not answer"}},
+    responses={503: {"model": Readiness, "description": "The database does not answer"}},
 )
 async def ready(request: Request) -> JSONResponse:
-    """200 when the database (and Redis, where configured) answer; else 503, naming which."""
-    state = request.app.state
-    checks: dict[str, CheckStatus] = {
-        "database": await _check("database", _ping_database(state.engine)),
-        "redis": "not configured"
-        if state.redis is None
-        else await _check("redis", state.redis.ping()),
-    }
-    healthy = all(value != "unavailable" for value in checks.values())
-    body = Readiness(status="ok" if healthy else "unavailable", checks=checks)
-    return JSONResponse(body.model_dump(), status_code=200 if healthy else 503)
+    """200 when the database answers, else 503. Redis down is 200 with "redis": "degraded": the
+    API serves without it (cache and rate limits fail open), so it must not leave the rotation."""
+    checks = await check_dependencies(request.app.state)
+    if checks["database"] == "unavailable":
+        body = Readiness(status="unavailable", checks=checks)
+        return JSONResponse(body.model_dump(), status_code=503)
+    body = Readiness(status="degraded" if "degraded" in checks.values() else "ok", checks=checks)
+    return JSONResponse(body.model_dump())
 
 
 @metrics_router.get("/metrics", include_in_schema=False)
 async def prometheus_metrics() -> Response:
     body, content_type = metrics.exposition()
     return Response(body, media_type=content_type)
+
+
+async def check_dependencies(state: State) -> dict[str, CheckStatus]:
+    """Ping the database and Redis; sets the dependency_up gauges the alerts watch."""
+    database = await _check("database", _ping_database(state.engine))
+    if state.redis is None:
+        return {"database": database, "redis": "not configured"}
+    redis = await _check("redis", state.redis.ping())
+    return {"database": database, "redis": "degraded" if redis == "unavailable" else redis}
+
+
+async def watch_dependencies(state: State, interval_seconds: float) -> None:
+    """Check the dependencies every `interval_seconds` until cancelled, so the dependency_up
+    gauges are fresh whoever calls the API (the compose healthcheck probes /health/live only)."""
+    while True:
+        await check_dependencies(state)
+        await asyncio.sleep(interval_seconds)
 
 
 async def _ping_database(engine: AsyncEngine) -> None:

@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
 from app import crud
 from app.api.deps import (
@@ -15,7 +15,7 @@ from app.api.deps import (
     SessionDep,
     SessionmakerDep,
 )
-from app.core.cache import cached_json
+from app.core.cache import cached_json, shape
 from app.models import (
     MAX_OFFSET,
     MAX_PAGE_SIZE,
@@ -29,6 +29,9 @@ from app.models import (
 router = APIRouter(prefix="/items", tags=["items"], responses=SIGNED_IN)
 
 NOT_FOUND: Responses = {404: {"model": Message, "description": "No such item among yours"}}
+# The shapes the cache keys of this module carry: fingerprints of the models they hold.
+ITEM_SHAPE = shape(ItemPublic)
+PAGE_SHAPE = shape(ItemsPublic)
 
 
 def item_not_found() -> HTTPException:
@@ -37,7 +40,7 @@ def item_not_found() -> HTTPException:
 
 def item_key(owner_id: uuid.UUID, item_id: uuid.UUID) -> str:
     """A single item's cache entry: kept when other items change (see Cache)."""
-    return f"item:{owner_id}:{item_id}"
+    return f"item:{ITEM_SHAPE}:{owner_id}:{item_id}"
 
 
 @router.get("", response_model=ItemsPublic)
@@ -60,7 +63,7 @@ async def list_items(
 
     return await cached_json(
         cache,
-        f"items:{user.cache_namespace}:list:{offset}:{limit}",
+        f"items:{PAGE_SHAPE}:{user.cache_namespace}:list:{offset}:{limit}",
         resource="items",
         ttl_class="high_change",
         load=load,
@@ -71,10 +74,17 @@ async def list_items(
     "", status_code=status.HTTP_201_CREATED, response_model=ItemPublic, responses=MALFORMED_BODY
 )
 async def create_item(
-    data: ItemCreate, user: CurrentUserDep, session: SessionDep, cache: CacheDep
+    data: ItemCreate,
+    user: CurrentUserDep,
+    session: SessionDep,
+    cache: CacheDep,
+    request: Request,
+    response: Response,
 ) -> ItemPublic:
     item = await crud.create_item(session, user.id, data)
     await cache.invalidate(user.id)
+    # Where the new item lives: clients (and schemathesis's stateful tests) follow it.
+    response.headers["Location"] = str(request.url_for("read_item", item_id=item.id))
     return ItemPublic.model_validate(item, from_attributes=True)
 
 

@@ -5,11 +5,12 @@ from datetime import timedelta
 
 import jwt
 import pytest
-from httpx import AsyncClient
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
 
 from app.core.config import RateLimit, Settings
 from app.core.security import create_token
-from tests.conftest import SECRET_KEY, MakeClient
+from tests.conftest import SECRET_KEY, MakeApp, MakeClient
 from tests.utils import API, PASSWORD, login, new_email, register, signup
 
 pytestmark = pytest.mark.anyio
@@ -107,6 +108,45 @@ async def test_login_is_rate_limited_per_ip_and_email(
         f"{API}/auth/login", data={"username": new_email(), "password": PASSWORD}
     )
     assert other.status_code == 401
+
+
+def client_at(app: FastAPI, address: str) -> AsyncClient:
+    """A client connecting from `address` (what uvicorn reports, forwarded headers applied)."""
+    transport = ASGITransport(app=app, client=(address, 50000))
+    return AsyncClient(transport=transport, base_url="http://testserver")
+
+
+async def login_status(client: AsyncClient, email: str, password: str) -> int:
+    response = await client.post(
+        f"{API}/auth/login", data={"username": email, "password": password}
+    )
+    return response.status_code
+
+
+async def test_bad_tries_from_one_address_never_lock_the_owner_out_of_another(
+    make_app: MakeApp, settings: Settings
+) -> None:
+    async with make_app() as (app, client):
+        email = await register(client)
+        async with (
+            client_at(app, "203.0.113.7") as attacker,
+            client_at(app, "198.51.100.1") as owner,
+        ):
+            for _ in range(settings.rate_limit.login_per_minute):
+                assert await login_status(attacker, email, "wrong-pass-1") == 401
+            assert await login_status(attacker, email, PASSWORD) == 429
+            assert await login_status(owner, email, PASSWORD) == 200
+
+
+async def test_the_emails_own_cap_counts_bad_tries_from_every_address(make_app: MakeApp) -> None:
+    limits = {"login_per_minute": 2, "login_per_email_per_minute": 5}
+    async with make_app(rate_limit=limits) as (app, client):
+        email = await register(client)
+        statuses = []
+        for address in range(6):
+            async with client_at(app, f"203.0.113.{address}") as guesser:
+                statuses.append(await login_status(guesser, email, "wrong-pass-1"))
+        assert statuses == [401] * 5 + [429]
 
 
 def _segment(data: dict[str, object]) -> str:

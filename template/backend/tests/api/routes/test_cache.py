@@ -1,10 +1,13 @@
 """Cache-aside: MISS, then HIT, and every write makes the next read a MISS with fresh data."""
 
 import pytest
+import redis
 from httpx import AsyncClient
 
+from app.api import deps
+from app.models import User
 from tests.conftest import TEST_REDIS_URL, MakeClient
-from tests.utils import API, closed_port, signup
+from tests.utils import API, closed_port, metric, signup
 
 pytestmark = pytest.mark.anyio
 
@@ -98,3 +101,59 @@ async def test_a_write_in_one_worker_invalidates_what_the_others_cached(
         await second.post(url, json={"title": "from the other worker"}, headers=account.headers)
         status, body = await get(first, url, account.headers)
         assert (status, body["count"]) == ("MISS", 1)
+
+
+class CurrentUserWithPlan(deps.CurrentUser):
+    """The next release's user model: one more required field."""
+
+    plan: str
+
+
+@pytest.mark.skipif(not TEST_REDIS_URL, reason="two app instances share a cache only through Redis")
+async def test_a_deploy_that_changes_a_model_never_reads_what_the_old_code_cached(
+    make_client: MakeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with make_client() as old:
+        account = await signup(old)
+        for _ in range(2):  # the second is served from the cache
+            assert (await old.get(f"{API}/users/me", headers=account.headers)).status_code == 200
+
+    # The new release reads the same Redis with a user model the old entry does not fit.
+    monkeypatch.setattr(User, "plan", "free", raising=False)
+    monkeypatch.setattr(deps, "CurrentUser", CurrentUserWithPlan)
+    async with make_client() as new:
+        statuses = []
+        for _ in range(2):
+            response = await new.get(f"{API}/users/me", headers=account.headers)
+            assert response.status_code == 200, response.text
+            statuses.append(response.headers["X-Cache"])
+        assert statuses == ["MISS", "HIT"]
+
+
+def drop_connections_to(redis_url: str) -> None:
+    """Close every connection to `redis_url`'s database from the server side, as a Redis restart
+    does, leaving the app's pool full of dead sockets."""
+    with redis.Redis.from_url(redis_url) as admin:
+        me = admin.client_id()
+        database = admin.connection_pool.connection_kwargs.get("db", 0)
+        for connection in admin.client_list():
+            if int(connection["db"]) == database and int(connection["id"]) != me:
+                admin.client_kill_filter(_id=connection["id"])
+
+
+@pytest.mark.skipif(not TEST_REDIS_URL, reason="needs a Redis server to drop connections")
+async def test_dead_connections_left_by_a_redis_restart_cost_no_cache_hit(
+    make_client: MakeClient,
+) -> None:
+    assert TEST_REDIS_URL
+    async with make_client() as client:
+        account = await signup(client)
+        url = f"{API}/items"
+        await get(client, url, account.headers)
+        assert (await get(client, url, account.headers))[0] == "HIT"
+        failed_open = metric(await client.get("/metrics"), "redis_fail_open_total")
+
+        drop_connections_to(TEST_REDIS_URL)
+        assert (await get(client, url, account.headers))[0] == "HIT"
+        assert (await get(client, url, account.headers))[0] == "HIT"
+        assert metric(await client.get("/metrics"), "redis_fail_open_total") == failed_open

@@ -1,12 +1,14 @@
+import asyncio
 import time
 
 import pytest
 from httpx import AsyncClient
 from sqlalchemy import text
 
+from app.core import metrics
 from app.core.config import DbPool
 from tests.conftest import MakeApp, MakeClient
-from tests.utils import API, closed_port, metric, signup
+from tests.utils import API, closed_port, database_starting_up, metric, signup
 
 pytestmark = pytest.mark.anyio
 
@@ -40,11 +42,36 @@ async def test_ready_is_503_when_the_database_is_unreachable(make_client: MakeCl
         assert metric(exposition, "dependency_up", dependency="database") == 0
 
 
-async def test_ready_is_503_when_redis_is_unreachable(make_client: MakeClient) -> None:
+async def test_ready_is_200_and_degraded_when_only_redis_is_unreachable(
+    make_client: MakeClient,
+) -> None:
+    """The API serves without Redis (fail open): it must stay in the rotation."""
     async with make_client(redis_url=f"redis://127.0.0.1:{closed_port()}/0") as client:
         response = await client.get("/health/ready")
-        assert response.status_code == 503
-        assert response.json()["checks"] == {"database": "ok", "redis": "unavailable"}
+        assert response.status_code == 200
+        assert response.json() == {
+            "status": "degraded",
+            "checks": {"database": "ok", "redis": "degraded"},
+        }
+        assert metric(await client.get("/metrics"), "dependency_up", dependency="redis") == 0
+
+
+@pytest.mark.parametrize("database", ["reachable", "unreachable"])
+async def test_dependency_gauges_are_fresh_without_any_readiness_call(
+    make_client: MakeClient, database: str
+) -> None:
+    """What the DatabaseDown alert watches, while probes only call /health/live (compose)."""
+    unreachable = f"postgresql+asyncpg://app@127.0.0.1:{closed_port()}/app"
+    overrides = {"database_url": unreachable} if database == "unreachable" else {}
+    async with make_client(dependency_check_seconds=0.1, **overrides) as client:
+        # A sample left by an earlier check of this process must be replaced by a fresh one.
+        metrics.DEPENDENCY_UP.labels("database").set(-1)
+        for _ in range(50):
+            up = metric(await client.get("/metrics"), "dependency_up", dependency="database")
+            if up != -1:
+                break
+            await asyncio.sleep(0.1)
+        assert up == (1 if database == "reachable" else 0)
 
 
 async def test_database_unreachable_is_503_with_retry_after(make_client: MakeClient) -> None:
@@ -55,6 +82,17 @@ async def test_database_unreachable_is_503_with_retry_after(make_client: MakeCli
         )
         assert response.status_code == 503
         assert int(response.headers["Retry-After"]) >= 1
+
+
+async def test_a_database_starting_up_is_503_with_retry_after(make_client: MakeClient) -> None:
+    """PostgreSQL coming back up refuses connections with an error, not a refused connection."""
+    async with database_starting_up() as starting, make_client(database_url=starting) as client:
+        response = await client.post(
+            f"{API}/auth/login", data={"username": "a@example.com", "password": "passw0rd!"}
+        )
+        assert response.status_code == 503, response.text
+        assert int(response.headers["Retry-After"]) >= 1
+        assert (await client.get("/health/ready")).status_code == 503
 
 
 async def test_an_exhausted_pool_sheds_with_503_fast(make_app: MakeApp) -> None:

@@ -35,6 +35,14 @@ async def test_create_read_update_delete(client: AsyncClient) -> None:
     assert (await client.delete(url, headers=account.headers)).status_code == 404
 
 
+async def test_a_new_item_says_where_it_lives(client: AsyncClient) -> None:
+    account = await signup(client)
+    response = await client.post(f"{API}/items", json={"title": "a"}, headers=account.headers)
+    location = response.headers["Location"]
+    assert location.endswith(f"{API}/items/{response.json()['id']}")
+    assert (await client.get(location, headers=account.headers)).json() == response.json()
+
+
 async def test_other_users_items_are_404(client: AsyncClient) -> None:
     owner, stranger = await signup(client), await signup(client)
     item = await create(client, owner)
