@@ -11,6 +11,7 @@ import subprocess
 
 import pytest
 import yaml
+from conftest import DOMAIN
 
 PHASES = ["PreSync", "Sync", "PostSync"]
 METRICS_PORT = 9464
@@ -21,7 +22,8 @@ SOLVER_LABELS = {"acme.cert-manager.io/http01-solver": "true"}
 
 @pytest.fixture(scope="module", params=[True, False], ids=["frontend", "api-only"])
 def growth(copie_session, request):
-    result = copie_session.copy(extra_answers={"tier": "growth", "frontend": request.param})
+    answers = {"tier": "growth", "domain": DOMAIN, "frontend": request.param}
+    result = copie_session.copy(extra_answers=answers)
     assert result.exit_code == 0, result.exception
     return result.project_dir
 
