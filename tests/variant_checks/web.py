@@ -1,6 +1,7 @@
 """The web tier: `nginx -t` on the generated config for every variant; for frontend variants the
 project's own browser tests (`make e2e`: Chromium, nginx and the API on PostgreSQL + Redis), which
-also print the JavaScript a first visit downloads."""
+also print the JavaScript a first visit downloads and Lighthouse's four scores for the sign-in page
+(failing under 100)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from tests.variant_checks.common import REDIS_URL, Variant, fresh_database, run_
 # What nginx/start.sh must give the config: a resolver with a short validity, so the API's address
 # is looked up per request and a recreated api container is found without restarting nginx.
 RESOLVER = re.compile(r"^\s*resolver \S.* valid=\d+s", re.MULTILINE)
+# The version of npm's lighthouse that frontend/e2e/test_lighthouse.py runs (it names the CLI).
+LIGHTHOUSE_PACKAGE = "lighthouse@12"
 
 
 def run(session: nox.Session, variant: Variant) -> None:
@@ -31,7 +34,18 @@ def run(session: nox.Session, variant: Variant) -> None:
             "e2e",
             TEST_DATABASE_URL=fresh_database(session, f"{variant.database}_e2e"),
             TEST_REDIS_URL=f"{REDIS_URL}/{variant.index}",
+            LIGHTHOUSE=lighthouse(session),
         )
+
+
+def lighthouse(session: nox.Session) -> str:
+    """The lighthouse CLI, installed by npm into the session's tmp dir once (never the project)."""
+    prefix = Path(session.create_tmp()).resolve() / "lighthouse"
+    cli = prefix / "node_modules" / ".bin" / "lighthouse"
+    if not cli.exists():
+        npm_install = ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(prefix)]
+        session.run(*npm_install, LIGHTHOUSE_PACKAGE, external=True)
+    return str(cli)
 
 
 def check_nginx_config(session: nox.Session, variant: Variant) -> None:
