@@ -12,13 +12,17 @@ from pathlib import Path
 
 import nox
 
-from tests.variant_checks.common import REDIS_URL, Variant, fresh_database, run_in_project
+from tests.variant_checks.common import (
+    REDIS_URL,
+    Variant,
+    fresh_database,
+    npm_package,
+    run_in_project,
+)
 
 # What nginx/start.sh must give the config: a resolver with a short validity, so the API's address
 # is looked up per request and a recreated api container is found without restarting nginx.
 RESOLVER = re.compile(r"^\s*resolver \S.* valid=\d+s", re.MULTILINE)
-# The version of npm's lighthouse that frontend/e2e/test_lighthouse.py runs (it names the CLI).
-LIGHTHOUSE_PACKAGE = "lighthouse@12"
 
 
 def run(session: nox.Session, variant: Variant) -> None:
@@ -39,13 +43,8 @@ def run(session: nox.Session, variant: Variant) -> None:
 
 
 def lighthouse(session: nox.Session) -> str:
-    """The lighthouse CLI, installed by npm into the session's tmp dir once (never the project)."""
-    prefix = Path(session.create_tmp()).resolve() / "lighthouse"
-    cli = prefix / "node_modules" / ".bin" / "lighthouse"
-    if not cli.exists():
-        npm_install = ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(prefix)]
-        session.run(*npm_install, LIGHTHOUSE_PACKAGE, external=True)
-    return str(cli)
+    """The lighthouse CLI that frontend/e2e/test_lighthouse.py runs when LIGHTHOUSE names it."""
+    return str(npm_package(session, "lighthouse", "12") / "node_modules" / ".bin" / "lighthouse")
 
 
 def check_nginx_config(session: nox.Session, variant: Variant) -> None:
