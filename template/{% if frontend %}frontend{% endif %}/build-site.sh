@@ -11,7 +11,7 @@ if [ ! -d node_modules/lit ]; then
   echo "build-site.sh: node_modules/lit is missing; run npm ci first" >&2
   exit 1
 fi
-public="index.html sw.js manifest.webmanifest src icons"
+public="index.html sw.js robots.txt manifest.webmanifest src icons"
 # shellcheck disable=SC2086 # $public is a list of names without spaces
 build="$(find $public package-lock.json -type f -print0 | sort -z | xargs -0 cat | sha256sum | cut -c1-12)"
 

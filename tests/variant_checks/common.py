@@ -52,3 +52,14 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def npm_package(session: nox.Session, name: str, version: str) -> Path:
+    """npm's `name` at `version`, installed once into the session's tmp dir (never a project):
+    the folder that holds its node_modules."""
+    home = Path(session.create_tmp()).resolve() / name
+    if not (home / "node_modules" / name).is_dir():
+        home.mkdir(exist_ok=True)
+        install = ["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(home)]
+        session.run(*install, f"{name}@{version}", external=True)
+    return home

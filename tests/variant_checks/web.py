@@ -1,6 +1,7 @@
 """The web tier: `nginx -t` on the generated config for every variant; for frontend variants the
 project's own browser tests (`make e2e`: Chromium, nginx and the API on PostgreSQL + Redis), which
-also print the JavaScript a first visit downloads."""
+also print the JavaScript a first visit downloads and Lighthouse's four scores for the sign-in page
+(failing under 100)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,13 @@ from pathlib import Path
 
 import nox
 
-from tests.variant_checks.common import REDIS_URL, Variant, fresh_database, run_in_project
+from tests.variant_checks.common import (
+    REDIS_URL,
+    Variant,
+    fresh_database,
+    npm_package,
+    run_in_project,
+)
 
 # What nginx/start.sh must give the config: a resolver with a short validity, so the API's address
 # is looked up per request and a recreated api container is found without restarting nginx.
@@ -31,7 +38,13 @@ def run(session: nox.Session, variant: Variant) -> None:
             "e2e",
             TEST_DATABASE_URL=fresh_database(session, f"{variant.database}_e2e"),
             TEST_REDIS_URL=f"{REDIS_URL}/{variant.index}",
+            LIGHTHOUSE=lighthouse(session),
         )
+
+
+def lighthouse(session: nox.Session) -> str:
+    """The lighthouse CLI that frontend/e2e/test_lighthouse.py runs when LIGHTHOUSE names it."""
+    return str(npm_package(session, "lighthouse", "12") / "node_modules" / ".bin" / "lighthouse")
 
 
 def check_nginx_config(session: nox.Session, variant: Variant) -> None:

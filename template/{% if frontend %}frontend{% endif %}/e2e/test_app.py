@@ -192,3 +192,45 @@ def test_make_dev_serves_the_app_from_the_api(page: Page, make_dev_url: str) -> 
     sign_in(page, email, base_url=make_dev_url)
     expect(page.get_by_test_id("signed-in-as")).to_have_text(email)
     expect(page).to_have_url(f"{make_dev_url}/items")
+
+
+def test_the_header_marks_the_page_you_are_on(page: Page) -> None:
+    page.goto("/login")
+    header = page.locator("app-header")
+    sign_in_link = header.get_by_role("link", name="Sign in")
+    register_link = header.get_by_role("link", name="Register")
+    expect(sign_in_link).to_have_attribute("aria-current", "page")
+    expect(register_link).not_to_have_attribute("aria-current", "page")
+    # Seen, not only announced: the current page's link is underlined, the other is not.
+    underline = "link => getComputedStyle(link).textDecorationLine"
+    assert (sign_in_link.evaluate(underline), register_link.evaluate(underline)) == (
+        "underline",
+        "none",
+    )
+    register_link.click()
+    expect(register_link).to_have_attribute("aria-current", "page")
+    expect(sign_in_link).not_to_have_attribute("aria-current", "page")
+
+
+def test_the_sign_in_card_has_as_much_room_above_as_below(page: Page) -> None:
+    page.goto("/login")
+    card = page.locator(".card").bounding_box()
+    heading = page.get_by_role("heading", name="Sign in").bounding_box()
+    last_line = page.get_by_text("New here?").bounding_box()
+    assert card and heading and last_line
+    above = heading["y"] - card["y"]
+    below = card["y"] + card["height"] - (last_line["y"] + last_line["height"])
+    assert above == pytest.approx(below, abs=1)
+
+
+def test_robots_txt_is_a_file_and_a_missing_file_is_a_404(page: Page, make_dev_url: str) -> None:
+    """nginx and `make dev` alike: a path with a file extension is never answered with the app."""
+    robots = (FRONTEND_DIR / "robots.txt").read_text()
+    for origin in ("", make_dev_url):  # "": the test's nginx
+        answer = page.request.get(f"{origin}/robots.txt")
+        assert (answer.status, answer.text()) == (200, robots)
+        assert answer.headers["content-type"].startswith("text/plain")
+        for missing in ("/favicon.ico", "/sitemap.xml", "/src/main.js", "/items/report.pdf"):
+            assert page.request.get(f"{origin}{missing}").status == 404, f"{origin}{missing}"
+        page_answer = page.request.get(f"{origin}/items")
+        assert page_answer.headers["content-type"].startswith("text/html")

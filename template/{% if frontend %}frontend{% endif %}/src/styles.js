@@ -2,6 +2,16 @@
 import { css } from "lit";
 
 export const formStyles = css`
+  /* The box around a form spaces it with its padding alone: as much room above as below. */
+  :host {
+    display: block;
+  }
+  :host > :first-child {
+    margin-top: 0;
+  }
+  :host > :last-child {
+    margin-bottom: 0;
+  }
   form {
     display: grid;
     gap: 0.75rem;

@@ -1,9 +1,11 @@
-// The top bar: the product name, and who is signed in with a way out.
-import { LitElement, css, html } from "lit";
+// The top bar: the product name, and who is signed in with a way out (or the ways in, the page
+// you are on marked).
+import { LitElement, css, html, nothing } from "lit";
 
 export class AppHeader extends LitElement {
   static properties = {
     appName: {},
+    path: {},
     user: { attribute: false },
   };
 
@@ -25,6 +27,11 @@ export class AppHeader extends LitElement {
       color: inherit;
       text-decoration: none;
     }
+    a[aria-current="page"] {
+      text-decoration: underline;
+      text-decoration-thickness: 2px;
+      text-underline-offset: 0.3em;
+    }
     .who {
       display: flex;
       align-items: center;
@@ -44,11 +51,16 @@ export class AppHeader extends LitElement {
   constructor() {
     super();
     this.appName = "";
+    this.path = "";
     this.user = null;
   }
 
   #signOut() {
     this.dispatchEvent(new CustomEvent("sign-out", { bubbles: true, composed: true }));
+  }
+
+  #link(path, label) {
+    return html`<a href=${path} aria-current=${path === this.path ? "page" : nothing}>${label}</a>`;
   }
 
   render() {
@@ -62,7 +74,7 @@ export class AppHeader extends LitElement {
                 <button @click=${this.#signOut}>Sign out</button>
               </div>`
             : html`<nav class="who">
-                <a href="/login">Sign in</a><a href="/register">Register</a>
+                ${this.#link("/login", "Sign in")} ${this.#link("/register", "Register")}
               </nav>`
         }
       </header>

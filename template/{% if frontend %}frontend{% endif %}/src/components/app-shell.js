@@ -127,7 +127,12 @@ export class AppShell extends LitElement {
   render() {
     const { user, online, ready } = this.#store.state;
     return html`
-      <app-header .appName=${this.appName} .user=${user} @sign-out=${this.#onSignOut}></app-header>
+      <app-header
+        .appName=${this.appName}
+        .path=${this.path}
+        .user=${user}
+        @sign-out=${this.#onSignOut}
+      ></app-header>
       <offline-banner ?hidden=${online}></offline-banner>
       <main>
         <div class="card">${ready ? this.#page() : html`<p>Loading…</p>`}</div>
