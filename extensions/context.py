@@ -7,7 +7,6 @@ imported by the template's own tests, so nothing here may depend on a render bei
 from __future__ import annotations
 
 import math
-import secrets
 import tomllib
 from collections.abc import Mapping
 from functools import cache
@@ -133,11 +132,6 @@ def tier_refusal(tier: str, previous_answers: Mapping[str, Any]) -> str:
     )
 
 
-def new_secret(length: int = 32) -> str:
-    """A fresh random secret, URL-safe, for the generated .env (never stored in answers)."""
-    return secrets.token_urlsafe(length)
-
-
 class ContextUpdater(ContextHook):
     """Adds ``tiers`` (all profiles), ``prices`` and, once ``tier`` is answered, ``profile``."""
 
@@ -149,7 +143,6 @@ class ContextUpdater(ContextHook):
         context["monthly_estimate"] = monthly_estimate
         context["next_tier"] = next_tier
         context["bill_growth"] = bill_growth
-        context["new_secret"] = new_secret
         context["tier_refusal"] = tier_refusal
         context["copier_command"] = COPIER_COMMAND
         # The hook also runs while questions are asked, before `tier` has an answer.

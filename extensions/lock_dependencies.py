@@ -16,8 +16,6 @@ import sys
 from pathlib import Path
 
 PROJECTS = ("backend", "frontend/e2e")
-
-
 # The project's own .python-version picks the interpreter, not the shell copier runs in.
 CALLERS_ENVIRONMENT = ("UV_PYTHON", "VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT")
 

@@ -24,6 +24,7 @@ import nox
 
 from tests.variant_checks import live_api
 from tests.variant_checks.common import NOT_THE_NOX_VENV, REDIS_URL, fresh_database
+from tests.working_tree import copy_working_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / ".nox" / "bench-report.json"
@@ -240,14 +241,7 @@ def copier_medians(session: nox.Session, tmp: Path) -> dict[str, float]:
     working tree (tracked and new files, as --vcs-ref=HEAD renders; no .nox or .git to copy)."""
     snapshot = tmp / "template-snapshot"
     shutil.rmtree(snapshot, ignore_errors=True)
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT, check=True, capture_output=True,
-    ).stdout.decode()  # fmt: skip
-    for name in filter(None, listed.split("\0")):
-        if (ROOT / name).is_file():
-            (snapshot / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, snapshot / name)
+    copy_working_tree(snapshot)
     copier = shutil.which("copier", path=session.bin) or "copier"
     medians = {}
     for tier in TIERS:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import warnings
 from pathlib import Path
 
 import copier
 import pytest
-from conftest import DOMAIN, ROOT, TIERS
+from conftest import DOMAIN, TIERS
 from context import bill_growth, load_tiers, monthly_estimate, next_tier, tier_label
+from working_tree import copy_working_tree
 
 # The bill's total row; the first one on the page is this tier's, the second the next tier's.
 TOTAL = re.compile(r"^\| \*\*total\*\* \| \| \*\*(\d+)\*\* \|", re.M)
@@ -88,14 +88,7 @@ def release(template: Path, version: str) -> None:
 
 def test_copier_update_with_new_prices_rewrites_the_costs_page(tmp_path: Path) -> None:
     template, project = tmp_path / "template", tmp_path / "project"
-    listed = subprocess.run(
-        ["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        check=True, capture_output=True, text=True,
-    ).stdout  # fmt: skip
-    for name in filter(None, listed.split("\0")):
-        if (ROOT / name).is_file():
-            (template / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, template / name)
+    copy_working_tree(template)
     git(template, "init", "--quiet")
     release(template, "1.0.0")
     answers = {"tier": "mvp", "domain": DOMAIN}

@@ -12,7 +12,7 @@ from conftest import TIERS, VARIANTS, rendered_files, variant_id
 # expressions and Go templates in Prometheus/Alertmanager/Grafana files are legitimate output.
 LEFTOVER_JINJA = re.compile(
     r"\{\{-?\s*(project_|tier|profile|prices|domain|frontend|python_version|author_|description"
-    r"|new_secret|monthly_estimate|_copier)"
+    r"|monthly_estimate|_copier)"
     r"|\{%-?\s*(if|elif|else|endif|for|endfor|set|raw|endraw|include|macro)\b"
 )
 SECRET_NAMES = ("SECRET_KEY", "POSTGRES_PASSWORD", "REDIS_PASSWORD")

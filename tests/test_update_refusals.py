@@ -3,7 +3,6 @@ plain CLI, answers typed at a real prompt): one clear message, exit status 1, no
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 import yaml
 from conftest import ROOT
 from prompts import ENTER, UP, answer_prompts
+from working_tree import copy_working_tree
 
 COPIER = [sys.executable, "-m", "copier"]
 GIT = ["git", "-c", "user.name=Founder", "-c", "user.email=founder@example.com"]
@@ -39,14 +39,7 @@ def template(tmp_path_factory) -> Path:
     """The working tree as a committed, tagged template: an update needs the commit it rendered
     from, which a dirty tree's temporary commit is not."""
     repo = tmp_path_factory.mktemp("template")
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
-    for name in filter(None, listed.split("\0")):
-        if (ROOT / name).is_file():
-            (repo / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, repo / name)
+    copy_working_tree(repo)
     commit_all(repo)
     subprocess.run(["git", "tag", "v1.0.0"], cwd=repo, check=True)
     return repo

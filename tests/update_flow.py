@@ -21,7 +21,8 @@ from pathlib import Path
 import nox
 
 from tests.variant_checks import backend, infra
-from tests.variant_checks.common import Variant, fresh_database
+from tests.variant_checks.common import POSTGRES_URL, Variant, fresh_database
+from tests.working_tree import copy_working_tree
 
 ROOT = Path(__file__).parent.parent
 SLUG = "nf-update"
@@ -140,12 +141,7 @@ def build_template_history(session: nox.Session, dest: Path) -> tuple[Release, R
     for path in dest.iterdir():
         if path.name != ".git":
             shutil.rmtree(path) if path.is_dir() else path.unlink()
-    tracked = git_output(ROOT, "ls-files", "--cached", "--others", "--exclude-standard", "-z")
-    for name in filter(None, tracked.split("\0")):
-        source = ROOT / name
-        if source.is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, dest / name)
+    copy_working_tree(dest)
     commit_all(session, dest, f"Release {new.version} (working tree)")
     git(session, dest, "tag", new.tag)
     return old, new
@@ -267,10 +263,8 @@ def env_problems(project: Path, before: bytes) -> list[str]:
     env = (project / ".env").read_bytes()
     if not env.startswith(before):
         return [".env lost or changed a line it had (its values must survive every update)"]
-    names = {line.split("=", 1)[0] for line in env.decode().splitlines() if "=" in line}
-    example = (project / ".env.example").read_text().splitlines()
-    wanted = {line.split("=", 1)[0] for line in example if "=" in line and line[0] != "#"}
-    return [f".env lacks {name} (in .env.example)" for name in sorted(wanted - names)]
+    missing = infra.set_in(project / ".env.example") - infra.set_in(project / ".env")
+    return [f".env lacks {name} (in .env.example)" for name in sorted(missing)]
 
 
 def change_summary(session: nox.Session, project: Path, title: str) -> str:
@@ -317,8 +311,10 @@ def data_hand_over(session: nox.Session, project: Path) -> Iterator[None]:
     """mvp -> growth as docs/upgrading.md tells it: before the update, the mvp project's
     scripts/backup.sh backs the droplet's database up; after it, the growth project's
     scripts/restore.sh restores that backup into the empty managed database; the rows are equal."""
-    droplet = fresh_database(session, "nf_handover_droplet").replace("+asyncpg", "")
-    managed = fresh_database(session, "nf_handover_managed").replace("+asyncpg", "")
+    fresh_database(session, "nf_handover_droplet")
+    fresh_database(session, "nf_handover_managed")
+    # libpq URLs, as the backup scripts take them.
+    droplet, managed = f"{POSTGRES_URL}/nf_handover_droplet", f"{POSTGRES_URL}/nf_handover_managed"
     session.run("psql", droplet, "-qc", infra.SEED_ROWS, external=True)
     metrics = Path(session.create_tmp()).resolve() / "handover-metrics"
     metrics.mkdir(exist_ok=True)

@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import nox
 
-from tests.variant_checks.common import (
-    NOT_THE_NOX_VENV,
-    REDIS_URL,
-    Variant,
-    fresh_database,
-    run_in_project,
-)
+from tests.variant_checks.common import REDIS_URL, Variant, fresh_database, run_in_project
 
 
 def test_on_services(session: nox.Session, variant: Variant) -> None:
@@ -48,11 +42,10 @@ def new_migration_is_lint_clean(session: nox.Session, variant: Variant) -> None:
     try:
         run_in_project(session, variant, "make", "migrate", DATABASE_URL=url)
         models.write_text(original.replace(anchor, anchor + column, 1))
-        with session.chdir(variant.project / "backend"):
-            session.run(
-                "uv", "run", "alembic", "revision", "--autogenerate", "-m", "add the launch note",
-                external=True, env={**NOT_THE_NOX_VENV, "DATABASE_URL": url},
-            )  # fmt: skip
+        run_in_project(
+            session, variant, "uv", "run", "--directory=backend", "alembic", "revision",
+            "--autogenerate", "-m", "add the launch note", DATABASE_URL=url,
+        )  # fmt: skip
         written = set(versions.iterdir()) - before
         if len(written) != 1:
             session.error(f"expected one new revision, found {sorted(map(str, written))}")

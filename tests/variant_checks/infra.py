@@ -414,15 +414,17 @@ VARIABLE = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)(:?[-?+])?[^}]*\}")
 
 def env_names(project: Path) -> set[str]:
     """Variables set (not commented out) in .env or .env.example."""
-    names = set()
-    for name in (".env", ".env.example"):
-        path = project / name
-        if path.exists():
-            for line in path.read_text().splitlines():
-                match = re.match(r"^([A-Za-z_][A-Za-z0-9_]*)=", line)
-                if match:
-                    names.add(match.group(1))
-    return names
+    return set_in(project / ".env") | set_in(project / ".env.example")
+
+
+def set_in(env_file: Path) -> set[str]:
+    """The variables an env file sets (not commented out); none if there is no such file."""
+    if not env_file.exists():
+        return set()
+    found = (
+        re.match(r"^([A-Za-z_][A-Za-z0-9_]*)=", line) for line in env_file.read_text().splitlines()
+    )
+    return {match.group(1) for match in found if match}
 
 
 def compose_problems(project: Path, compose_file: Path, known_variables: set[str]) -> list[str]:
