@@ -11,7 +11,7 @@ from sqlmodel.sql.sqltypes import AutoString
 
 from app import models
 from app.core.config import Settings
-from app.core.db import create_engine
+from app.core.db import create_engine, is_app_table
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
@@ -38,6 +38,7 @@ def configure(**options: Any) -> None:
     context.configure(
         target_metadata=target_metadata,
         render_item=render_item,
+        include_name=is_app_table,
         compare_type=True,
         **options,
     )

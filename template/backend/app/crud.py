@@ -7,6 +7,8 @@ from datetime import datetime
 from sqlmodel import col, delete, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.jobs import example
+from app.jobs.queue import enqueue
 from app.models import Item, ItemCreate, ItemUpdate, RefreshToken, User, UserRegister, utcnow
 
 
@@ -24,6 +26,7 @@ async def create_user(session: AsyncSession, data: UserRegister, hashed_password
     """Raises sqlalchemy.exc.IntegrityError when the email is taken."""
     user = User(email=data.email, full_name=data.full_name, hashed_password=hashed_password)
     session.add(user)
+    await enqueue(session, example.welcome, user_id=str(user.id))  # commits with the user
     await session.commit()
     return user
 

@@ -1,6 +1,7 @@
 """The FastAPI application: middleware, error handlers and routers are assembled here."""
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -46,6 +47,7 @@ from app.core.overload import (
 )
 from app.core.rate_limit import RateLimiter
 from app.core.security import HashingBusy
+from app.jobs.queue import open_queue, worker_options
 from app.web import mount_frontend
 
 logger = logging.getLogger(__name__)
@@ -88,13 +90,23 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     dependency_watch = asyncio.create_task(
         health.watch_dependencies(app.state, settings.dependency_check_seconds)
     )
+    background = [dependency_watch, pool_watch]
+    job_queue = contextlib.AsyncExitStack()
+    if settings.is_sqlite:
+        # No PostgreSQL queue: jobs run here, from memory (app/jobs/queue.py).
+        queue = await job_queue.enter_async_context(open_queue(settings))
+        options = worker_options(settings, app.state.sessionmaker)
+        background.append(
+            asyncio.create_task(queue.run_worker_async(**options, install_signal_handlers=False))
+        )
     try:
         yield
     finally:
-        # Stopped before the engine goes: a check must not be left holding a connection.
-        for watch in (dependency_watch, pool_watch):
-            watch.cancel()
-        await asyncio.gather(dependency_watch, pool_watch, return_exceptions=True)
+        # Stopped before the engine goes: nothing may be left holding a connection.
+        for task in reversed(background):
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
+        await job_queue.aclose()
         await app.state.engine.dispose()
         metrics.forget_pool()
         if app.state.redis is not None:

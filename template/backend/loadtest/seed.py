@@ -16,7 +16,7 @@ from datetime import timedelta
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.core.config import get_settings
+from app.core.config import Settings, get_settings
 from app.core.db import create_engine
 from app.core.security import password_hash
 from app.models import Item, User, utcnow
@@ -55,7 +55,10 @@ async def seed(database_url: str, users: int, items: int, *, seed: int = 2026112
                     "updated_at": created,
                 }
             )
-    settings = get_settings().model_copy(update={"database_url": database_url})
+    # Validated, so a plain postgresql:// URL gets the async driver as DATABASE_URL does.
+    settings = Settings.model_validate(
+        {**get_settings().model_dump(), "database_url": database_url}
+    )
     engine = create_engine(settings, pooled=False)
     try:
         async with engine.begin() as connection:

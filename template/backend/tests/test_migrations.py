@@ -6,7 +6,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel
 
 from app.core.config import Settings
-from app.core.db import create_engine
+from app.core.db import create_engine, is_app_table
 
 pytestmark = pytest.mark.anyio
 
@@ -17,7 +17,9 @@ async def test_models_and_migrations_agree(settings: Settings) -> None:
         async with engine.connect() as connection:
             differences = await connection.run_sync(
                 lambda sync: compare_metadata(
-                    MigrationContext.configure(sync, opts={"compare_type": True}),
+                    MigrationContext.configure(
+                        sync, opts={"compare_type": True, "include_name": is_app_table}
+                    ),
                     SQLModel.metadata,
                 )
             )

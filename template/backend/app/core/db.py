@@ -23,6 +23,12 @@ def database_unavailable(error: DBAPIError) -> bool:
     return error.connection_invalidated or sqlstate.startswith(UNAVAILABLE_SQLSTATES)
 
 
+def is_app_table(name: str | None, type_: str, _parent_names: object) -> bool:
+    """Alembic's include_name: the job queue's procrastinate_* tables are not the models'; their
+    own migration (0002) creates them from procrastinate's schema."""
+    return not (type_ == "table" and (name or "").startswith("procrastinate_"))
+
+
 def create_engine(settings: Settings, *, pooled: bool = True) -> AsyncEngine:
     """The app's engine; `pooled=False` for one-off work such as migrations."""
     options: dict[str, Any] = {"connect_args": _connect_args(settings)}

@@ -71,6 +71,26 @@ DB_POOL_TIMEOUTS = Counter(
     "Requests answered 503 because no database connection was free within the pool timeout.",
 )
 
+# Background jobs (app/jobs/): counted by the process that runs them, the worker (its own
+# /metrics on METRICS_PORT) or, with the SQLite default, the API.
+JOBS = Counter(
+    "jobs",
+    "Jobs run, by task and outcome: done, retried (failed, will run again), failed (for good).",
+    ["task", "outcome"],
+)
+JOBS_WAITING = Gauge(
+    "jobs_waiting",
+    "Jobs due to run that no worker has started yet, by queue (measured by the worker).",
+    ["queue"],
+    multiprocess_mode="livemax",
+)
+JOBS_OLDEST_WAITING = Gauge(
+    "jobs_oldest_waiting_seconds",
+    "How long the oldest job due to run has waited, by queue (measured by the worker).",
+    ["queue"],
+    multiprocess_mode="livemax",
+)
+
 
 async def watch_pool(pool: Pool, *, capacity: int, interval_seconds: float = 1.0) -> None:
     """Keep this worker's pool gauges current, sampled every `interval_seconds` until cancelled."""
