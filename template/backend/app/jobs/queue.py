@@ -125,6 +125,11 @@ def _defer_pending(session: Session) -> None:
         deferring.add_done_callback(_deferring.discard)
 
 
+async def deferred() -> None:
+    """Wait until the in-memory queue holds every job committed so far (tests need this)."""
+    await asyncio.gather(*_deferring)
+
+
 def _drop_pending(session: Session) -> None:
     session.info["jobs_pending"] = []
 
