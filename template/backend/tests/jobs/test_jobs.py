@@ -206,6 +206,20 @@ async def test_the_queue_s_depth_and_age_are_measured(
     await run_jobs()
 
 
+@pytest.fixture
+async def job_runs(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[None]:
+    """The table the slow test tasks write their phases to (not one of the app's tables)."""
+
+    async def run(statement: str) -> None:
+        async with sessionmaker() as session:
+            await session.exec(text(statement))  # type: ignore[call-overload]
+            await session.commit()
+
+    await run("CREATE TABLE job_runs (key text, phase text)")
+    yield
+    await run("DROP TABLE job_runs")
+
+
 def start_worker(settings: Settings, metrics_port: int) -> subprocess.Popen[bytes]:
     """`python -m app.worker`, as the worker container runs it, with the test tasks imported."""
     env = {
@@ -267,10 +281,10 @@ async def test_a_job_killed_with_its_worker_is_run_again_or_failed(
     task,  # type: ignore[no-untyped-def]
     after_restart: list[str],
     status: str,
+    job_runs: None,
 ) -> None:
     key = f"killed-{uuid.uuid4()}"
     async with sessionmaker() as session:
-        await session.exec(text("CREATE TABLE IF NOT EXISTS job_runs (key text, phase text)"))  # type: ignore[call-overload]
         await enqueue(session, task, key=key)
         await session.commit()
     first = start_worker(settings, closed_port())
