@@ -46,7 +46,11 @@ def test_mvp_containers_fit_the_droplet() -> None:
 def test_mvp_pool_fits_postgres_connections() -> None:
     mvp = TIERS["mvp"]
     per_worker = mvp["db_pool"]["size"] + mvp["db_pool"]["max_overflow"]
-    assert mvp["api_workers"] * per_worker < mvp["db_pool"]["postgres_max_connections"]
+    # The job worker: one connection per concurrent job (app/worker.py) + the queue's own
+    # QUEUE_CONNECTIONS (app/jobs/queue.py).
+    job_worker = mvp["jobs"]["concurrency"] + 4
+    used = mvp["api_workers"] * per_worker + job_worker
+    assert used < mvp["db_pool"]["postgres_max_connections"]
 
 
 def test_growth_autoscaling_bounds() -> None:

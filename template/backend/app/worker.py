@@ -2,12 +2,14 @@
 
 Runs jobs.concurrency jobs at once, serves its own /metrics on METRICS_PORT (jobs done, retried,
 failed, queue depth and age), retries the jobs of workers that died, and on SIGTERM lets running
-jobs finish (up to jobs.shutdown_grace_seconds). With the SQLite default there is nothing to run:
+jobs finish (up to jobs.shutdown_grace_seconds). `python -m app.worker healthcheck` exits 0 while
+it serves that port (the containers' health check). With the SQLite default there is nothing to run:
 jobs run inside the API process.
 """
 
 import asyncio
 import sys
+import urllib.request
 
 from prometheus_client import start_http_server
 
@@ -19,7 +21,9 @@ from app.jobs.queue import open_queue, watch, worker_options
 
 
 async def run(settings: Settings) -> None:
-    engine = create_engine(settings)
+    # Tasks' own queries: one connection per job running at once is all they can use.
+    pool = settings.db_pool.model_copy(update={"size": settings.jobs.concurrency, "max_overflow": 0})
+    engine = create_engine(settings.model_copy(update={"db_pool": pool}))
     sessionmaker = create_sessionmaker(engine)
     try:
         async with open_queue(settings) as queue:
@@ -32,8 +36,18 @@ async def run(settings: Settings) -> None:
         await engine.dispose()
 
 
+def healthcheck(settings: Settings) -> None:
+    """`python -m app.worker healthcheck`: exit 0 while the worker serves its metrics port."""
+    url = f"http://127.0.0.1:{settings.metrics_port}/metrics"
+    with urllib.request.urlopen(url, timeout=2):  # noqa: S310  (a fixed http URL)
+        pass
+
+
 def main() -> None:
     settings = settings_or_exit()
+    if sys.argv[1:] == ["healthcheck"]:
+        healthcheck(settings)
+        return
     if settings.is_sqlite:
         print(
             "Nothing to do: with the SQLite default, jobs run inside the API process. Set "

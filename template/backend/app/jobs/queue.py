@@ -51,6 +51,9 @@ DEFAULT_RETRY = RetryStrategy(
     max_attempts=_TIER.retry_attempts, exponential_wait=_TIER.retry_backoff_seconds
 )
 
+# The queue's own connections per worker: LISTEN holds one; the others are held for one query.
+QUEUE_CONNECTIONS = 4
+
 # Names of the tasks that must never run twice (see at_most_once).
 AT_MOST_ONCE: set[str] = set()
 
@@ -144,9 +147,9 @@ async def open_queue(settings: Settings) -> AsyncIterator[procrastinate.App]:
         connector = procrastinate.PsycopgConnector(
             conninfo=settings.libpq_database_url,
             min_size=1,
-            # One per running job (a job's status is written on its own connection), plus
-            # the fetch loop, LISTEN and the heartbeat.
-            max_size=settings.jobs.concurrency + 3,
+            max_size=QUEUE_CONNECTIONS,
+            # Behind PgBouncer's transaction pooling, no server-side prepared statements.
+            kwargs={} if settings.db_prepared_statement_cache else {"prepare_threshold": None},
         )
     with queue.replace_connector(connector):
         async with queue.open_async():
@@ -161,6 +164,7 @@ def worker_options(
     return {
         "concurrency": jobs.concurrency,
         "fetch_job_polling_interval": jobs.poll_seconds,
+        "listen_notify": jobs.listen_notify,
         "update_heartbeat_interval": jobs.heartbeat_seconds,
         "stalled_worker_timeout": jobs.stalled_after_seconds,
         "shutdown_graceful_timeout": jobs.shutdown_grace_seconds,
