@@ -60,3 +60,14 @@ def test_every_service_rotates_its_logs_and_restarts(mvp_services) -> None:
         }, name
         expected_restart = "no" if name == "migrations" else "unless-stopped"
         assert service["restart"] == expected_restart, name
+
+
+def test_the_job_worker_runs_the_api_image_after_the_migrations(mvp_services) -> None:
+    """Issue 14: `python -m app.worker` from the same image, started once the queue's tables exist
+    (the migrations service), with its own health check (the image's asks the API's port)."""
+    worker, api = mvp_services["worker"], mvp_services["api"]
+    assert worker["command"] == ["python", "-m", "app.worker"]
+    assert worker["image"] == api["image"]
+    assert worker["depends_on"]["migrations"] == {"condition": "service_completed_successfully"}
+    assert worker["healthcheck"]["test"] == ["CMD", "python", "-m", "app.worker", "healthcheck"]
+    assert worker["environment"]["DATABASE_URL"] == api["environment"]["DATABASE_URL"]

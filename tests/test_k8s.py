@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 import yaml
-from conftest import DOMAIN
+from conftest import DOMAIN, TIERS
 
 PHASES = ["PreSync", "Sync", "PostSync"]
 METRICS_PORT = 9464
@@ -194,3 +194,43 @@ def test_pgbouncer_config_names_the_database_without_a_url_query(objects) -> Non
         assert "?" not in name and "?" not in connection, connection
         assert "dbname=" in connection and "host=" in connection
     assert pgbouncer_ini(objects)["pgbouncer"]["pool_mode"] == "transaction"
+
+
+def test_the_job_worker_runs_like_the_api_scaled_and_guarded(objects) -> None:
+    """Issue 14: the worker Deployment is the API's image running `python -m app.worker`, non-root
+    with a read-only root filesystem, its resources and replica bounds from tiers.toml, a PDB,
+    and only Prometheus may reach it (its metrics port)."""
+    growth = TIERS["growth"]
+    pod = pod_specs(objects)["worker"]["spec"]
+    container = pod["containers"][0]
+    assert container["command"] == ["python", "-m", "app.worker"]
+    assert container["image"] == pod_specs(objects)["api"]["spec"]["containers"][0]["image"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["resources"] == {
+        "requests": {
+            "cpu": f"{growth['pod_cpu_millicores']['worker_request']}m",
+            "memory": f"{growth['pod_memory_mb']['worker_request']}Mi",
+        },
+        "limits": {
+            "cpu": f"{growth['pod_cpu_millicores']['worker_limit']}m",
+            "memory": f"{growth['pod_memory_mb']['worker_limit']}Mi",
+        },
+    }
+    hpa = of_kind(objects, "HorizontalPodAutoscaler")["worker"]["spec"]
+    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (
+        growth["jobs"]["worker_replicas_min"],
+        growth["jobs"]["worker_replicas_max"],
+    )
+    # A PDB with minAvailable 1 needs 2 pods, or it blocks every node drain.
+    assert hpa["minReplicas"] >= 2
+    assert of_kind(objects, "PodDisruptionBudget")["worker"]["spec"]["minAvailable"] == 1
+    ingress = of_kind(objects, "NetworkPolicy")["worker"]["spec"]["ingress"]
+    assert ingress == [
+        {
+            "from": [{"namespaceSelector": {"matchLabels": MONITORING_NAMESPACE}}],
+            "ports": [{"port": METRICS_PORT}],
+        }
+    ]
+    pgbouncer = of_kind(objects, "NetworkPolicy")["pgbouncer"]["spec"]["ingress"][0]["from"]
+    assert {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "worker"}}} in pgbouncer
