@@ -2,9 +2,13 @@
 
 import pytest
 from httpx import AsyncClient
+from sqlalchemy import text
 
-from loadtest import accounts
+from app.core.config import Settings
+from app.core.db import create_engine
+from loadtest import accounts, jobs
 from loadtest.seed import seed
+from tests.conftest import TEST_DATABASE_URL
 from tests.utils import API
 
 
@@ -26,3 +30,21 @@ async def test_seeded_accounts_sign_in_and_list_their_items(
     headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
     listed = await client.get(f"{API}/items", headers=headers)
     assert listed.json()["count"] == accounts.items_per_user(3, 7)[0]
+
+
+@pytest.mark.anyio
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="needs PostgreSQL (TEST_DATABASE_URL)")
+async def test_the_job_benchmark_runs_every_job_it_enqueues(settings: Settings) -> None:
+    assert await jobs.measure(settings, 20) > 0
+    engine = create_engine(settings, pooled=False)
+    try:
+        async with engine.connect() as connection:
+            waiting = await connection.scalar(
+                text(
+                    "SELECT count(*) FROM procrastinate_jobs WHERE queue_name = 'loadtest' "
+                    "AND status <> 'succeeded'"
+                )
+            )
+    finally:
+        await engine.dispose()
+    assert waiting == 0
