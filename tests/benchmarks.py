@@ -136,6 +136,7 @@ def run(session: nox.Session, project: Path) -> None:
         auth = {"Authorization": f"Bearer {sign_in(api.url)}"}
         report["uncached"] = wrk(session, script, f"{api.url}{LIST}", CONNECTIONS, auth)
 
+    report["jobs_per_second"] = job_rate(session, project, database_url)
     report["copier_copy_median_s"] = copier_medians(session, tmp)
     derive(report)
     REPORT.parent.mkdir(exist_ok=True)
@@ -155,6 +156,20 @@ def project_run(
             "uv", "run", *args,
             env={**env, **NOT_THE_NOX_VENV}, external=True, success_codes=success_codes or [0],
         )  # fmt: skip
+
+
+def job_rate(session: nox.Session, project: Path, database_url: str) -> float:
+    """No-op jobs one worker runs per second (the project's loadtest/jobs.py), printed as a figure:
+    issue 14 sets no target for it."""
+    with session.chdir(project / "backend"):
+        output = session.run(
+            "uv", "run", "python", "-m", "loadtest.jobs", "--jobs=2000",
+            env={"DATABASE_URL": database_url, "LOG_LEVEL": "WARNING", **NOT_THE_NOX_VENV},
+            external=True, silent=True,
+        )  # fmt: skip
+    line = next(line for line in str(output).splitlines() if "jobs/s" in line)
+    session.log(f"Job queue: {line}")
+    return float(re.search(r"([\d.]+) jobs/s", line).group(1))  # type: ignore[union-attr]
 
 
 def sign_in(api_url: str) -> str:
