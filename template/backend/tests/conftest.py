@@ -82,9 +82,8 @@ def make_app(settings: Settings) -> MakeApp:
         # An address of its own: per-address limits (account emails) on the shared test Redis
         # count this app's requests only, as they would with the in-process store.
         address = next(CLIENT_ADDRESSES)
-        transport = ASGITransport(app=app, client=(f"10.0.{address // 256}.{address % 256}", 50000))
-            app=app, client=(f"10.0.{secrets.randbelow(256)}.{secrets.randbelow(256)}", 50000)
-        )
+        client_address = (f"10.0.{address // 256}.{address % 256}", 50000)
+        transport = ASGITransport(app=app, client=client_address)
         async with (
             app.router.lifespan_context(app),
             AsyncClient(transport=transport, base_url="http://testserver") as client,
