@@ -117,7 +117,9 @@ async def add_account_token(
     return token
 
 
-async def use_account_token(session: AsyncSession, digest: str, purpose: str) -> AccountToken | None:
+async def use_account_token(
+    session: AsyncSession, digest: str, purpose: str
+) -> AccountToken | None:
     """Mark the token used and return it; None when it is unknown, used, expired or for another
     purpose. A conditional UPDATE, so a link opened twice at once works once. The caller commits."""
     now = utcnow()

@@ -53,9 +53,7 @@ UNAUTHORIZED = {"model": Message, "description": "Bad credentials or token"}
 RATE_LIMITED = {"model": Message, "description": "Too many attempts; see Retry-After"}
 BAD_LINK = {"model": Message, "description": "The link's token is invalid, used or expired"}
 CHECK_INBOX = "Check your inbox: we sent a link to {email} if it can receive one."
-NOT_VERIFIED = (
-    "Confirm your email address first: open the link we sent you, or ask for a new one."
-)
+NOT_VERIFIED = "Confirm your email address first: open the link we sent you, or ask for a new one."
 
 
 def client_address(request: Request) -> str:
@@ -204,7 +202,11 @@ async def logout_all(user: CurrentUserDep, session: SessionDep, cache: CacheDep)
 @router.post(
     "/verify-email",
     response_model=UserPublic,
-    responses={400: BAD_LINK, 409: {"model": Message, "description": "The new email is taken"}, 429: RATE_LIMITED},
+    responses={
+        400: BAD_LINK,
+        409: {"model": Message, "description": "The new email is taken"},
+        429: RATE_LIMITED,
+    },
 )
 async def verify_email(
     request: Request,

@@ -9,7 +9,15 @@ from app.api.routes.auth import issue_tokens
 from app.core.security import hash_password, verify_password
 from app.jobs import accounts
 from app.jobs.queue import enqueue
-from app.models import EmailChange, Message, PasswordChange, PasswordConfirm, Token, User, UserPublic
+from app.models import (
+    EmailChange,
+    Message,
+    PasswordChange,
+    PasswordConfirm,
+    Token,
+    User,
+    UserPublic,
+)
 
 router = APIRouter(prefix="/users", tags=["users"], responses=SIGNED_IN)
 WRONG_PASSWORD = {"model": Message, "description": "The password given is not the user's"}
@@ -80,9 +88,7 @@ async def export_my_data(user: CurrentUserDep, session: SessionDep) -> JSONRespo
     )
 
 
-@router.post(
-    "/me/delete", status_code=status.HTTP_204_NO_CONTENT, responses={400: WRONG_PASSWORD}
-)
+@router.post("/me/delete", status_code=status.HTTP_204_NO_CONTENT, responses={400: WRONG_PASSWORD})
 async def delete_me(
     body: PasswordConfirm, user: CurrentUserDep, session: SessionDep, cache: CacheDep
 ) -> None:
