@@ -16,6 +16,7 @@ from typing import Any
 from copier_template_extensions import ContextHook
 
 TIERS_FILE = Path(__file__).with_name("tiers.toml")
+IMAGES_FILE = Path(__file__).with_name("images.toml")
 # How a founder runs copier on a fresh machine: the template loads copier-template-extensions.
 COPIER_COMMAND = "uvx --with copier-template-extensions copier"
 
@@ -34,6 +35,14 @@ def load_tiers() -> dict[str, Any]:
         if "pod_memory_mb" in profile:  # Kubernetes pods (growth)
             profile["pod_memory_mb"]["redis_limit"] = limit
     return data
+
+
+def images(tier: str) -> dict[str, str]:
+    """The third-party images (images.toml) as `tier` runs them: PostgreSQL at its major version."""
+    with IMAGES_FILE.open("rb") as file:
+        names = tomllib.load(file)["images"]
+    profile = load_tiers()["tiers"][tier]
+    return {name: image.format(**profile) for name, image in names.items()}
 
 
 def redis_memory_limit_mb(redis: dict[str, Any]) -> int:
@@ -150,3 +159,4 @@ class ContextUpdater(ContextHook):
         if tier in data["tiers"]:
             context["profile"] = data["tiers"][tier]
             context["profile_monthly_usd"] = monthly_estimate(tier)
+            context["images"] = images(tier)
