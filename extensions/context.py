@@ -17,6 +17,7 @@ from copier_template_extensions import ContextHook
 
 TIERS_FILE = Path(__file__).with_name("tiers.toml")
 IMAGES_FILE = Path(__file__).with_name("images.toml")
+SECURITY_HEADERS_FILE = Path(__file__).with_name("security_headers.toml")
 # How a founder runs copier on a fresh machine: the template loads copier-template-extensions.
 COPIER_COMMAND = "uvx --with copier-template-extensions copier"
 
@@ -154,6 +155,8 @@ class ContextUpdater(ContextHook):
         context["bill_growth"] = bill_growth
         context["tier_refusal"] = tier_refusal
         context["copier_command"] = COPIER_COMMAND
+        with SECURITY_HEADERS_FILE.open("rb") as file:
+            context["security_headers"] = tomllib.load(file)
         # The hook also runs while questions are asked, before `tier` has an answer.
         tier = context.get("tier")
         if tier in data["tiers"]:

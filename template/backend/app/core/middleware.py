@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core import metrics
 from app.core.logs import request_id_var
+from app.core.security_headers import HSTS
 
 access_log = logging.getLogger("app.access")
 logger = logging.getLogger(__name__)
@@ -136,7 +137,6 @@ DOCS_CSP = (
     "worker-src 'self' blob:; "
     "frame-ancestors 'none'"
 )
-HSTS = "max-age=63072000; includeSubDomains"
 
 
 class SecurityHeadersMiddleware:
