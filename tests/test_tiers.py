@@ -49,6 +49,20 @@ def test_mvp_pool_fits_postgres_connections() -> None:
     assert mvp["api_workers"] * per_worker < mvp["db_pool"]["postgres_max_connections"]
 
 
+def test_growth_pgbouncer_fits_the_managed_database_connections() -> None:
+    pool = TIERS["growth"]["db_pool"]
+    server = pool["pgbouncer_replicas"] * pool["pgbouncer_default_pool_size"]
+    used = server + pool["direct_connections"]
+    assert used <= pool["managed_postgres_connections"], f"{used} connections of the plan's limit"
+
+
+def test_growth_pgbouncer_replicas_are_rendered(render) -> None:
+    project = render(tier="growth")
+    documents = yaml.safe_load_all((project / "k8s" / "pgbouncer.yaml").read_text())
+    deployment = next(item for item in documents if item["kind"] == "Deployment")
+    assert deployment["spec"]["replicas"] == TIERS["growth"]["db_pool"]["pgbouncer_replicas"]
+
+
 def test_growth_autoscaling_bounds() -> None:
     growth = TIERS["growth"]
     assert 2 <= growth["api_replicas_min"] <= growth["api_replicas_max"]
