@@ -1,5 +1,5 @@
-"""Every third-party image a rendered project names is the one extensions/images.toml gives its tier:
-compose, Kubernetes, CI service containers and Dockerfiles never drift apart."""
+"""Every third-party image a rendered project names is the one extensions/shared.toml gives its
+tier: compose, Kubernetes, CI service containers and Dockerfiles never drift apart."""
 
 from __future__ import annotations
 
@@ -7,14 +7,15 @@ import re
 
 import pytest
 from conftest import DOMAIN, VARIANTS, rendered_files, variant_id
-from context import images
+
+from extensions.context import images
 
 # `image: x` (compose, Kubernetes, workflows) and `FROM x` (Dockerfiles).
 IMAGE_LINE = re.compile(r"^\s*(?:-\s*)?(?:image:|FROM)\s+(\S+)", re.MULTILINE)
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=variant_id)
-def test_every_third_party_image_is_the_one_images_toml_names(copie, variant) -> None:
+def test_every_third_party_image_is_the_one_shared_toml_names(copie, variant) -> None:
     result = copie.copy(extra_answers={"domain": DOMAIN, **variant})
     assert result.exit_code == 0, result.exception
     expected = images(variant["tier"])

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import yaml
 from conftest import ROOT, TIERS, VARIANTS
-from context import load_tiers, monthly_estimate, tier_label
+
+from extensions.context import load_tiers, monthly_estimate, tier_label
 
 TTL_CLASSES = ["high_change", "medium_change", "low_change"]
 

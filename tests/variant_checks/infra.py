@@ -1,7 +1,7 @@
 """The generated infrastructure, checked by the tools that will run it: the compose schema plus a
-reference check, `kubectl kustomize` + kubernetes-validate, promtool, amtool, hadolint and shellcheck. The heavier live
-checks (Prometheus scraping a running API, a backup round trip) are the `monitoring` and `backups`
-nox sessions.
+reference check, `kubectl kustomize` + kubernetes-validate, promtool, amtool, hadolint and
+shellcheck (checkov is checkov.py). The heavier live checks (Prometheus scraping a running API, a
+backup round trip) are the `monitoring` and `backups` nox sessions.
 
 This file is also a script, run with the session's Python (which has PyYAML):
     python tests/variant_checks/infra.py compose-references <project>
@@ -343,13 +343,14 @@ def live_prometheus(session: nox.Session, project: Path) -> None:
     local PostgreSQL and Redis: the api target is up and the cache-hit-ratio rule has a value."""
     from tests.variant_checks import live_api
     from tests.variant_checks.common import REDIS_URL, free_port, fresh_database
+    from tests.variants import REDIS_DATABASES
 
     tmp = Path(session.create_tmp())
     with live_api.running(
         session,
         project,
         database_url=fresh_database(session, "nf_monitoring"),
-        redis_url=f"{REDIS_URL}/{MONITORING_REDIS_DB}",
+        redis_url=f"{REDIS_URL}/{REDIS_DATABASES['monitoring']}",
         environment="local",
     ) as api:
         # The metrics port, as Prometheus scrapes it in production; the API's port has no /metrics.
@@ -387,9 +388,6 @@ def live_prometheus(session: nox.Session, project: Path) -> None:
             session.log(
                 f"prometheus: api target up; cache hit ratio {float(ratio[0]):.2f}; p95 {p95}"
             )
-
-
-MONITORING_REDIS_DB = 15  # the variant sessions use 1..n
 
 
 def rewrite_prometheus_config(
