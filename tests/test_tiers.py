@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import yaml
 from conftest import ROOT, TIERS, VARIANTS
@@ -85,3 +87,15 @@ def test_tier_question_labels_come_from_the_tier_data() -> None:
         # Disabled at the prompt when it would move the project down.
         assert choice["validator"] == "{{ tier_refusal('%s', previous_answers) }}" % tier  # noqa: UP031
     assert tier_label("mvp") == f"mvp: {TIERS['mvp']['summary']} (about $17/month)"
+
+
+def test_the_root_readme_tier_table_is_the_tier_data() -> None:
+    """The template's README types its tier table for GitHub to show: it must say what tiers.toml
+    says (edit both when a tier changes)."""
+    readme = (ROOT / "README.md").read_text()
+    rows = re.findall(r"^\| `(\w+)` \| (.+?) \| (.+?) \|$", readme, flags=re.MULTILINE)
+    expected = [
+        (tier, TIERS[tier]["runs_on"], f"about ${usd}" if (usd := monthly_estimate(tier)) else "$0")
+        for tier in sorted(TIERS, key=lambda name: TIERS[name]["order"])
+    ]
+    assert rows == expected
