@@ -22,6 +22,7 @@ from tests import benchmarks, update_flow, variant_checks  # noqa: E402  (needs 
 from tests.variant_checks import faults as fault_injection  # noqa: E402
 from tests.variant_checks import infra, live_api  # noqa: E402
 from tests.variant_checks.common import REDIS_URL, fresh_database  # noqa: E402
+from tests.variants import REDIS_DATABASES, VARIANTS, variant_id, variant_redis_database  # noqa: E402
 
 nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv"
@@ -35,17 +36,8 @@ PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 TIER_DATA = tomllib.loads((ROOT / "extensions" / "tiers.toml").read_text())
 
 
-def variant_id(tier: str, frontend: bool) -> str:
-    return f"{tier}, {'frontend' if frontend else 'api-only'}"
-
-
 # The curated variant table lives in tiers.toml, next to the tiers it covers.
-VARIANTS = [
-    nox.param(v["tier"], v["frontend"], id=variant_id(v["tier"], v["frontend"]))
-    for v in TIER_DATA["variants"]
-]
-# Each variant gets its own Redis database number, so variants never see each other's keys.
-VARIANT_INDEX = {(v["tier"], v["frontend"]): i + 1 for i, v in enumerate(TIER_DATA["variants"])}
+VARIANT_PARAMS = [nox.param(v["tier"], v["frontend"], id=variant_id(v)) for v in VARIANTS]
 
 
 def install_group(session: nox.Session, group: str) -> None:
@@ -96,14 +88,14 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
-@nox.parametrize(("tier", "frontend"), VARIANTS)
+@nox.parametrize(("tier", "frontend"), VARIANT_PARAMS)
 def variant(session: nox.Session, tier: str, frontend: bool) -> None:
     """Render one variant, commit it, then run the generated project's own checks."""
     install_group(session, "render")
     slug = f"nf-{tier}-{'web' if frontend else 'api'}"
     project = render(session, slug, tier=tier, frontend=frontend)
     init_git(session, project)
-    index = VARIANT_INDEX[(tier, frontend)]
+    index = variant_redis_database(tier, frontend)
     target = variant_checks.Variant(tier, frontend, project, slug, index)
     for check in variant_checks.ALL:
         check(session, target)
@@ -120,7 +112,7 @@ def api(session: nox.Session) -> None:
         session,
         project,
         database_url=fresh_database(session, "nf_api"),
-        redis_url=f"{REDIS_URL}/{live_api.API_REDIS_DB}",
+        redis_url=f"{REDIS_URL}/{REDIS_DATABASES['api']}",
         # One signed-in fuzzer sends far more than a person: past the limit it would only see 429s.
         # The schema is the fuzzer's input: production serves it only when asked.
         env={

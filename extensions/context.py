@@ -16,8 +16,11 @@ from typing import Any
 from copier_template_extensions import ContextHook
 
 TIERS_FILE = Path(__file__).with_name("tiers.toml")
+SHARED_FILE = Path(__file__).with_name("shared.toml")
 # How a founder runs copier on a fresh machine: the template loads copier-template-extensions.
 COPIER_COMMAND = "uvx --with copier-template-extensions copier"
+# Redis clients beyond the API workers' pools: redis-cli, a deploy's overlapping old workers.
+REDIS_SPARE_CLIENTS = 20
 
 
 @cache
@@ -31,9 +34,29 @@ def load_tiers() -> dict[str, Any]:
         limit = redis_memory_limit_mb(profile["redis"])
         if "memory_limits_mb" in profile:  # compose containers (mvp)
             profile["memory_limits_mb"]["redis"] = limit
+        redis = profile["redis"]
+        redis["maxclients"] = (
+            redis["max_connections"] * profile["api_workers"] + REDIS_SPARE_CLIENTS
+        )
+        if "postgres" in profile:  # the db container (mvp)
+            # Docker's 64 MB /dev/shm is too small: shared_buffers and as much for parallel queries.
+            profile["postgres"]["shm_size_mb"] = profile["postgres"]["shared_buffers_mb"] * 2
         if "pod_memory_mb" in profile:  # Kubernetes pods (growth)
             profile["pod_memory_mb"]["redis_limit"] = limit
     return data
+
+
+@cache
+def load_shared() -> dict[str, Any]:
+    """The parsed shared.toml: facts stated in several generated files (images, headers...)."""
+    with SHARED_FILE.open("rb") as file:
+        return tomllib.load(file)
+
+
+def images(tier: str) -> dict[str, str]:
+    """The third-party images (shared.toml) as `tier` runs them: PostgreSQL at its major version."""
+    profile = load_tiers()["tiers"][tier]
+    return {name: image.format(**profile) for name, image in load_shared()["images"].items()}
 
 
 def redis_memory_limit_mb(redis: dict[str, Any]) -> int:
@@ -145,8 +168,11 @@ class ContextUpdater(ContextHook):
         context["bill_growth"] = bill_growth
         context["tier_refusal"] = tier_refusal
         context["copier_command"] = COPIER_COMMAND
+        context["security_headers"] = load_shared()["security_headers"]
+        context["loadtest"] = load_shared()["loadtest"]
         # The hook also runs while questions are asked, before `tier` has an answer.
         tier = context.get("tier")
         if tier in data["tiers"]:
             context["profile"] = data["tiers"][tier]
             context["profile_monthly_usd"] = monthly_estimate(tier)
+            context["images"] = images(tier)

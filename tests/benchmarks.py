@@ -15,6 +15,7 @@ import shutil
 import statistics
 import subprocess
 import time
+import tomllib
 import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,13 +25,16 @@ import nox
 
 from tests.variant_checks import live_api
 from tests.variant_checks.common import NOT_THE_NOX_VENV, REDIS_URL, fresh_database
+from tests.variants import REDIS_DATABASES
 from tests.working_tree import copy_working_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / ".nox" / "bench-report.json"
 TIERS = ("dev", "mvp", "growth")
 
-SEED_USERS, SEED_ITEMS = 2_000, 20_000
+# The generated Makefile's `make loadtest-seed` defaults.
+LOADTEST = tomllib.loads((ROOT / "extensions" / "shared.toml").read_text())["loadtest"]
+SEED_USERS, SEED_ITEMS = LOADTEST["seed_users"], LOADTEST["seed_items"]
 PHASE_SECONDS = 12
 CONNECTIONS, STRESS_CONNECTIONS = 50, 500
 # Ramp at 10 people a second: each signs in once (argon2, ~50 ms of a core by design), and 50 a
@@ -41,7 +45,6 @@ LIST = "/api/v1/items?offset=0&limit=20"
 # The heaviest seeded account: its first page is the hottest key of the Zipf mix.
 BENCH_ACCOUNT = "user-000000@loadtest.example.com"
 BENCH_PASSWORD = "Loadtest-password-1"  # the seeded throwaway accounts' password
-BENCH_REDIS_DB = 13  # the `api` session uses 14, variants 1..n
 # wrk sends one token as fast as it can: far above a person's API limit, which is not under test.
 BENCH_ENV = {"RATE_LIMIT__API_PER_MINUTE": "100000000"}
 POOL_TIMEOUT_LOG = "Database pool exhausted"
@@ -93,7 +96,7 @@ def run(session: nox.Session, project: Path) -> None:
     script = tmp / "status.lua"
     script.write_text(WRK_SCRIPT)
     database_url = fresh_database(session, "nf_bench")
-    redis_url = f"{REDIS_URL}/{BENCH_REDIS_DB}"
+    redis_url = f"{REDIS_URL}/{REDIS_DATABASES['bench']}"
 
     with live_api.running(
         session, project, database_url=database_url, redis_url=redis_url, env=BENCH_ENV

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from extensions.context import load_tiers
+from tests.variants import VARIANTS, variant_id
+
 ROOT = Path(__file__).parent.parent
-sys.path.insert(0, str(ROOT / "extensions"))
-
-from context import load_tiers  # noqa: E402  (extensions/ is not a package)
-
 TIERS = load_tiers()["tiers"]
-VARIANTS = load_tiers()["variants"]
+__all__ = ["VARIANTS", "variant_id"]  # for the tests, with the fixtures below
 
 # The domain every mvp/growth render gets: the question has no default (a placeholder would ship).
 DOMAIN = "acme.example.org"
@@ -29,10 +27,6 @@ def rendered_files(project: Path) -> list[Path]:
         for path in project.rglob("*")
         if path.is_file() and not NOT_RENDERED.intersection(path.relative_to(project).parts)
     )
-
-
-def variant_id(variant: dict) -> str:
-    return f"{variant['tier']}-{'frontend' if variant['frontend'] else 'api-only'}"
 
 
 @pytest.fixture

@@ -10,8 +10,9 @@ from pathlib import Path
 import copier
 import pytest
 from conftest import DOMAIN, TIERS
-from context import bill_growth, load_tiers, monthly_estimate, next_tier, tier_label
 from working_tree import copy_working_tree
+
+from extensions.context import bill_growth, load_tiers, monthly_estimate, next_tier, tier_label
 
 # The bill's total row; the first one on the page is this tier's, the second the next tier's.
 TOTAL = re.compile(r"^\| \*\*total\*\* \| \| \*\*(\d+)\*\* \|", re.M)

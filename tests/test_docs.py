@@ -6,7 +6,8 @@ import importlib.util
 from pathlib import Path
 
 import pytest
-from context import load_tiers, monthly_estimate
+
+from extensions.context import load_tiers, monthly_estimate
 
 ROOT = Path(__file__).parent.parent
 spec = importlib.util.spec_from_file_location("generated", ROOT / "docs" / "hooks" / "generated.py")

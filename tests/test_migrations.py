@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import copier
 import pytest
 
-ROOT = Path(__file__).parent.parent
-sys.path.insert(0, str(ROOT / "migrations"))
+from migrations.rename_env import main, rename_env
 
-from rename_env import main, rename_env  # noqa: E402  (migrations/ is not a package)
+ROOT = Path(__file__).parent.parent
 
 ENV = "# secrets\nSECRET_KEY=abc\nOLD_TOKEN=founder-value\nexport OLD_TOKEN_TTL=5\n"
 

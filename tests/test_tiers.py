@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import yaml
 from conftest import ROOT, TIERS, VARIANTS
-from context import load_tiers, monthly_estimate, tier_label
+
+from extensions.context import load_tiers, monthly_estimate, tier_label
 
 TTL_CLASSES = ["high_change", "medium_change", "low_change"]
 
@@ -53,6 +56,20 @@ def test_mvp_pool_fits_postgres_connections() -> None:
     assert used < mvp["db_pool"]["postgres_max_connections"]
 
 
+def test_growth_pgbouncer_fits_the_managed_database_connections() -> None:
+    pool = TIERS["growth"]["db_pool"]
+    server = pool["pgbouncer_replicas"] * pool["pgbouncer_default_pool_size"]
+    used = server + pool["direct_connections"]
+    assert used <= pool["managed_postgres_connections"], f"{used} connections of the plan's limit"
+
+
+def test_growth_pgbouncer_replicas_are_rendered(render) -> None:
+    project = render(tier="growth")
+    documents = yaml.safe_load_all((project / "k8s" / "pgbouncer.yaml").read_text())
+    deployment = next(item for item in documents if item["kind"] == "Deployment")
+    assert deployment["spec"]["replicas"] == TIERS["growth"]["db_pool"]["pgbouncer_replicas"]
+
+
 def test_growth_autoscaling_bounds() -> None:
     growth = TIERS["growth"]
     assert 2 <= growth["api_replicas_min"] <= growth["api_replicas_max"]
@@ -74,3 +91,15 @@ def test_tier_question_labels_come_from_the_tier_data() -> None:
         # Disabled at the prompt when it would move the project down.
         assert choice["validator"] == "{{ tier_refusal('%s', previous_answers) }}" % tier  # noqa: UP031
     assert tier_label("mvp") == f"mvp: {TIERS['mvp']['summary']} (about $17/month)"
+
+
+def test_the_root_readme_tier_table_is_the_tier_data() -> None:
+    """The template's README types its tier table for GitHub to show: it must say what tiers.toml
+    says (edit both when a tier changes)."""
+    readme = (ROOT / "README.md").read_text()
+    rows = re.findall(r"^\| `(\w+)` \| (.+?) \| (.+?) \|$", readme, flags=re.MULTILINE)
+    expected = [
+        (tier, TIERS[tier]["runs_on"], f"about ${usd}" if (usd := monthly_estimate(tier)) else "$0")
+        for tier in sorted(TIERS, key=lambda name: TIERS[name]["order"])
+    ]
+    assert rows == expected

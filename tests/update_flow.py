@@ -22,12 +22,11 @@ import nox
 
 from tests.variant_checks import backend, infra
 from tests.variant_checks.common import POSTGRES_URL, Variant, fresh_database
+from tests.variants import REDIS_DATABASES
 from tests.working_tree import copy_working_tree
 
 ROOT = Path(__file__).parent.parent
 SLUG = "nf-update"
-# The last of Redis's 16 databases: clear of the variant sessions, which use 1..len(variants).
-REDIS_DB = 15
 GIT_IDENTITY = ["-c", "user.name=Founder", "-c", "user.email=founder@example.com"]
 # Files that are the founder's own, never rendered: they must survive and stay untouched.
 FOUNDER_NOTES = '''"""Founder's own feature: launch notes, in memory until they get a table."""
@@ -423,7 +422,7 @@ def run(session: nox.Session, workdir: Path) -> None:
     commit_all(session, project, f"Initial commit from NeoForge {old.version}")
     founder = Founder(project, rendered=rendered_files(project))
     founder.edit_after_copy(session)
-    variant = Variant("dev", True, project, SLUG, REDIS_DB)
+    variant = Variant("dev", True, project, SLUG, REDIS_DATABASES["update"])
 
     session.log(f"Updating {old.tag} -> {new.tag} over the founder's edits")
     copier_update(session, project)

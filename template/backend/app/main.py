@@ -33,8 +33,9 @@ from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker, database_unavailable
 from app.core.logs import configure_logging
 from app.core.middleware import (
+    AccessLogMiddleware,
     InternalErrorMiddleware,
-    RequestContextMiddleware,
+    RequestIdMiddleware,
     SecurityHeadersMiddleware,
     route_template,
 )
@@ -150,7 +151,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(InternalErrorMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.environment == "production")
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(RequestIdMiddleware)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> Response:

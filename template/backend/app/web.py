@@ -18,6 +18,7 @@ from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from app.core.config import Settings
+from app.core.security_headers import frontend_csp
 
 FRONTEND_DIR = Path(__file__).resolve().parents[2] / "frontend"
 # The app's own public files, and the packages the import map in index.html points at.
@@ -49,12 +50,7 @@ def content_security_policy(index_html: str) -> str:
     here, so an edited import map keeps working in development."""
     import_map = IMPORT_MAP.search(index_html)
     digest = hashlib.sha256(import_map.group(1).encode() if import_map else b"").digest()
-    return (
-        "default-src 'self'; "
-        f"script-src 'self' 'sha256-{base64.b64encode(digest).decode()}'; "
-        "style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; "
-        "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
-    )
+    return frontend_csp(f"'sha256-{base64.b64encode(digest).decode()}'")
 
 
 class PublicFiles(StaticFiles):

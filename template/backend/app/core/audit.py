@@ -4,10 +4,10 @@ event commits with the change, or not at all."""
 import uuid
 from typing import Any
 
+from asgi_correlation_id import correlation_id
 from fastapi import Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core.logs import request_id_var
 from app.models import AuditEvent
 
 # The kinds of event, one place: the admin page filters by them.
@@ -48,7 +48,7 @@ def record(
             actor_id=actor_id,
             target_user_id=target_user_id,
             ip=request.client.host[:64] if request and request.client else None,
-            request_id=request_id_var.get(),
+            request_id=correlation_id.get(),
             detail=detail,
         )
     )

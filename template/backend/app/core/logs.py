@@ -1,39 +1,34 @@
-"""JSON logs on stdout, one object per line, each with the id of the request it belongs to."""
+"""JSON logs on stdout (python-json-logger), one object per line, each with the id of the request
+it belongs to (asgi-correlation-id keeps it, see app/core/middleware.py)."""
 
-import json
 import logging
 import sys
-from contextvars import ContextVar
-from datetime import UTC, datetime
 
-request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+from asgi_correlation_id import correlation_id
+from pythonjsonlogger.core import RESERVED_ATTRS
+from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
 
-# Attributes every LogRecord has; anything else was passed with `extra=` and is logged as a field.
-_STANDARD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
-    "message",
-    "asctime",
-    "taskName",
-    "color_message",  # uvicorn's terminal-colored duplicate of the message
-}
+# Records carry these but they are not fields: uvicorn's terminal-colored copy of the message.
+_NOT_FIELDS = (*RESERVED_ATTRS, "color_message")
 
 
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, object] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        request_id = request_id_var.get()
-        if request_id:
-            entry["request_id"] = request_id
-        for key, value in vars(record).items():
-            if key not in _STANDARD_ATTRIBUTES and not key.startswith("_"):
-                entry[key] = value
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+class JsonFormatter(_JsonFormatter):
+    """time, level, logger, message and the request id, then every other attribute of the record:
+    what `extra=` passed and what a logging filter added."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "{levelname}{name}{message}",
+            style="{",
+            timestamp="time",
+            rename_fields={"levelname": "level", "name": "logger", "exc_info": "exception"},
+            reserved_attrs=_NOT_FIELDS,
+        )
+
+    def add_fields(self, log_data: dict, record: logging.LogRecord, message_dict: dict) -> None:
+        super().add_fields(log_data, record, message_dict)
+        if request_id := correlation_id.get():
+            log_data["request_id"] = request_id
 
 
 class _JsonHandler(logging.StreamHandler):  # type: ignore[type-arg]

@@ -1,16 +1,19 @@
-"""Pure ASGI middleware: request ids, access logs and metrics; security headers."""
+"""Pure ASGI middleware: request ids (asgi-correlation-id), access logs and metrics; security
+headers."""
 
 import logging
 import re
 import time
 import uuid
+from functools import partial
 
-from starlette.datastructures import Headers, MutableHeaders
+from asgi_correlation_id import CorrelationIdMiddleware
+from starlette.datastructures import MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core import metrics
-from app.core.logs import request_id_var
+from app.core.security_headers import HSTS
 
 access_log = logging.getLogger("app.access")
 logger = logging.getLogger(__name__)
@@ -23,13 +26,22 @@ PROBE_PATHS = frozenset({"/health/live", "/health/ready", "/metrics"})
 # nginx's status for a request whose client closed the connection before the answer.
 CLIENT_CLOSED_REQUEST = 499
 
+# Gives every request an id: the X-Request-ID header of the request and its answer, and of its logs.
+RequestIdMiddleware = partial(
+    CorrelationIdMiddleware,
+    header_name="X-Request-ID",
+    generator=lambda: uuid.uuid4().hex,
+    validator=lambda value: bool(_REQUEST_ID.match(value)),
+)
+
 
 def route_template(scope: Scope) -> str:
     """The matched route's path template, such as /api/v1/items/{item_id}.
 
     Rebuilt from the request path and its path parameters (each value put back as its {name},
-    last occurrence first), which holds however deeply routers are included. "<unmatched>" when
-    no route matched, so unknown URLs never become new series.
+    last occurrence first), which holds however deeply routers are included: FastAPI nests included
+    routers, so `scope["route"].path_format` lacks their prefixes (/items/{item_id}). "<unmatched>"
+    when no route matched, so unknown URLs never become new series.
     """
     if "endpoint" not in scope and "route" not in scope:
         return "<unmatched>"
@@ -42,9 +54,9 @@ def route_template(scope: Scope) -> str:
     return path
 
 
-class RequestContextMiddleware:
-    """Gives every request an id (the X-Request-ID header, in logs too), times it, counts it by
-    route template (never by raw path, so ids in URLs do not multiply the series) and logs it."""
+class AccessLogMiddleware:
+    """Times every request, counts it by route template (never by raw path, so ids in URLs do not
+    multiply the series) and logs it."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -53,21 +65,17 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = Headers(scope=scope).get("x-request-id", "")
-        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 0
 
-        async def send_with_id(message: Message) -> None:
+        async def send_and_note(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableHeaders(scope=message)["X-Request-ID"] = request_id
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive, send_and_note)
             # Returned without answering: the client left and its work was cancelled.
             status = status or CLIENT_CLOSED_REQUEST
         finally:
@@ -93,7 +101,6 @@ class RequestContextMiddleware:
                     "client": (scope.get("client") or ("", 0))[0],
                 },
             )
-            request_id_var.reset(token)
 
 
 class InternalErrorMiddleware:
@@ -136,7 +143,6 @@ DOCS_CSP = (
     "worker-src 'self' blob:; "
     "frame-ancestors 'none'"
 )
-HSTS = "max-age=63072000; includeSubDomains"
 
 
 class SecurityHeadersMiddleware:

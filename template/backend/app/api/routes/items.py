@@ -3,19 +3,18 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 
 from app import crud
 from app.api.deps import (
     MALFORMED_BODY,
     SIGNED_IN,
-    CacheDep,
     CurrentUserDep,
     Responses,
     SessionDep,
     SessionmakerDep,
 )
-from app.core.cache import cached_json, shape
+from app.core.cache import Cache, Cached, CachedRead, Invalidates, shape
 from app.models import (
     MAX_OFFSET,
     MAX_PAGE_SIZE,
@@ -32,6 +31,10 @@ NOT_FOUND: Responses = {404: {"model": Message, "description": "No such item amo
 # The shapes the cache keys of this module carry: fingerprints of the models they hold.
 ITEM_SHAPE = shape(ItemPublic)
 PAGE_SHAPE = shape(ItemsPublic)
+# What each route caches, for how long, and which writes invalidate it.
+CachedPage = Annotated[CachedRead, Depends(Cached("items", "high_change"))]
+CachedItem = Annotated[CachedRead, Depends(Cached("item", "medium_change"))]
+ChangesItems = Annotated[Cache, Depends(Invalidates("items", "item"))]
 
 
 def item_not_found() -> HTTPException:
@@ -47,7 +50,7 @@ def item_key(owner_id: uuid.UUID, item_id: uuid.UUID) -> str:
 async def list_items(
     user: CurrentUserDep,
     sessions: SessionmakerDep,
-    cache: CacheDep,
+    cache: CachedPage,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
 ) -> Response:
@@ -61,13 +64,8 @@ async def list_items(
             count=count,
         )
 
-    return await cached_json(
-        cache,
-        f"items:{PAGE_SHAPE}:{user.cache_namespace}:list:{offset}:{limit}",
-        resource="items",
-        ttl_class="high_change",
-        load=load,
-    )
+    key = f"items:{PAGE_SHAPE}:{user.cache_namespace}:list:{offset}:{limit}"
+    return await cache.json(key, load)
 
 
 @router.post(
@@ -77,7 +75,7 @@ async def create_item(
     data: ItemCreate,
     user: CurrentUserDep,
     session: SessionDep,
-    cache: CacheDep,
+    cache: ChangesItems,
     request: Request,
     response: Response,
 ) -> ItemPublic:
@@ -90,7 +88,7 @@ async def create_item(
 
 @router.get("/{item_id}", response_model=ItemPublic, responses=NOT_FOUND)
 async def read_item(
-    item_id: uuid.UUID, user: CurrentUserDep, sessions: SessionmakerDep, cache: CacheDep
+    item_id: uuid.UUID, user: CurrentUserDep, sessions: SessionmakerDep, cache: CachedItem
 ) -> Response:
     async def load() -> ItemPublic:
         async with sessions() as session:
@@ -99,13 +97,7 @@ async def read_item(
             raise item_not_found()
         return ItemPublic.model_validate(item, from_attributes=True)
 
-    return await cached_json(
-        cache,
-        item_key(user.id, item_id),
-        resource="item",
-        ttl_class="medium_change",
-        load=load,
-    )
+    return await cache.json(item_key(user.id, item_id), load)
 
 
 @router.patch("/{item_id}", response_model=ItemPublic, responses={**NOT_FOUND, **MALFORMED_BODY})
@@ -114,7 +106,7 @@ async def update_item(
     data: ItemUpdate,
     user: CurrentUserDep,
     session: SessionDep,
-    cache: CacheDep,
+    cache: ChangesItems,
 ) -> ItemPublic:
     item = await crud.get_item(session, user.id, item_id)
     if item is None:
@@ -126,7 +118,7 @@ async def update_item(
 
 @router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
 async def delete_item(
-    item_id: uuid.UUID, user: CurrentUserDep, session: SessionDep, cache: CacheDep
+    item_id: uuid.UUID, user: CurrentUserDep, session: SessionDep, cache: ChangesItems
 ) -> None:
     item = await crud.get_item(session, user.id, item_id)
     if item is None:

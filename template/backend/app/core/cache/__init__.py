@@ -1,0 +1,34 @@
+"""The cache and the stores it shares with the rate limiter, one module per part:
+
+- store.py: the Store protocol and the in-process store (`make dev`)
+- redis_store.py: the Store on Redis, failing open; breaker.py: when to stop asking Redis
+- aside.py: cache-aside (leases, shapes, namespace tokens, replayed invalidations)
+- routes.py: how a route opts in (`Cached`, `Invalidates`)
+
+Redis when REDIS_URL is set (one connection pool per worker, sized by the tier), otherwise the
+in-process store. Redis failures never fail a request: the store answers "nothing cached" or "not
+counted" (fail open), skips Redis for a short while, logs once per interval and counts it.
+"""
+
+from app.core.cache.aside import LEASE_PREFIX, LEASE_SECONDS, Cache, shape
+from app.core.cache.breaker import RedisBreaker
+from app.core.cache.redis_store import RedisStore, create_redis
+from app.core.cache.routes import Cached, CachedRead, Invalidates, cached_json
+from app.core.cache.store import Counted, MemoryStore, Store
+
+__all__ = [
+    "LEASE_PREFIX",
+    "LEASE_SECONDS",
+    "Cache",
+    "Cached",
+    "CachedRead",
+    "Counted",
+    "Invalidates",
+    "MemoryStore",
+    "RedisBreaker",
+    "RedisStore",
+    "Store",
+    "cached_json",
+    "create_redis",
+    "shape",
+]

@@ -1,0 +1,167 @@
+"""Cache-aside over a Store: entries filled under leases, keyed by the shape of the model they
+hold, grouped under per-owner namespace tokens that a write replaces; invalidations that fail are
+replayed."""
+
+import functools
+import hashlib
+import json
+import secrets
+from collections.abc import Awaitable, Callable, Sequence
+
+from pydantic import BaseModel
+
+from app.core import metrics
+from app.core.cache.store import Store
+from app.core.config import CacheTTLSeconds, TTLClass
+
+# Marks a key while one reader loads it; cached JSON never starts with a NUL byte.
+LEASE_PREFIX = b"\x00lease:"
+# Longer than a load takes (a pool wait of db_pool.timeout_seconds, then the query).
+LEASE_SECONDS = 15
+
+
+@functools.cache
+def shape(model: type[BaseModel]) -> str:
+    """A fingerprint of `model`'s JSON schema, computed once per process. Every key that holds a
+    `model` carries it, so code whose model changed (a deploy that adds a field) never reads what
+    the code before it cached: the old entries are simply not found, and expire on their own."""
+    schema = json.dumps(model.model_json_schema(), sort_keys=True).encode()
+    return hashlib.sha256(schema).hexdigest()[:12]
+
+
+class Cache:
+    """Cache-aside over a Store, with the tier's TTL classes and invalidation after writes.
+
+    Every entry is filled under a lease: a reader that misses first marks the key as its own
+    (`SET NX`), reads the database, and stores the result only if its mark is still there. A
+    write deletes the keys it changed after it commits, which also deletes any reader's mark, so
+    a read racing a write never stores what the write replaced.
+
+    Entries that one write changes together (all pages of an owner's list) live under a
+    namespace token (`ns:<owner>`); a write replaces the token, so all of them become
+    unreachable at once and expire on their own. The owner's record (`user:<owner>`) and single
+    items (`item:<owner>:<id>`) are not under it: other items' writes leave them cached.
+    Invalidations that fail (Redis down) are retried before this worker's next cached read.
+
+    Keys of entries that hold a model carry its `shape` (`user:<shape>:<owner>`), so a deploy
+    that changes the model starts from an empty cache for it. `owner_record` is the model of the
+    owner's record. `enabled=False` (CACHE_ENABLED=false) reads nothing and keeps nothing.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        ttl_seconds: CacheTTLSeconds,
+        *,
+        enabled: bool = True,
+        owner_record: type[BaseModel] | None = None,
+    ) -> None:
+        self.store = store
+        self.ttl_seconds = ttl_seconds
+        self.enabled = enabled
+        self._record_prefix = f"user:{shape(owner_record)}" if owner_record else "user"
+        self._pending_owners: set[str] = set()
+        self._pending_keys: set[str] = set()
+
+    def ttl(self, ttl_class: TTLClass) -> int:
+        return getattr(self.ttl_seconds, ttl_class)
+
+    @staticmethod
+    def counted(resource: str, value: bytes | None) -> bytes | None:
+        """`value`, a cached read of `resource`, counted as a hit or a miss."""
+        counter = metrics.CACHE_MISSES if value is None else metrics.CACHE_HITS
+        counter.labels(resource).inc()
+        return value
+
+    async def read(
+        self,
+        key: str,
+        resource: str,
+        ttl_class: TTLClass,
+        load: Callable[[], Awaitable[bytes]],
+    ) -> tuple[bytes, bool]:
+        """(the value at `key`, True) when cached, else (`load()`'s, False), stored under a lease.
+        An exception from `load` (a 404) is never cached."""
+        if not self.enabled:
+            self.counted(resource, None)
+            return await load(), False
+        cached = await self.store.get(key)
+        if cached is not None and not cached.startswith(LEASE_PREFIX):
+            self.counted(resource, cached)
+            return cached, True
+        self.counted(resource, None)
+        lease = LEASE_PREFIX + secrets.token_bytes(8)
+        leased = cached is None and await self.store.set(key, lease, LEASE_SECONDS, if_absent=True)
+        value = await load()
+        if leased:
+            await self.store.replace(key, lease, value, self.ttl(ttl_class))
+        return value, False
+
+    async def set(self, key: str, value: bytes, ttl_class: TTLClass) -> None:
+        if self.enabled:
+            await self.store.set(key, value, self.ttl(ttl_class))
+
+    def owner_keys(self, owner: object) -> list[str]:
+        """What a signed-in request reads before anything else: the owner's namespace token and
+        their cached record (see `owner_entries`); nothing with the cache off."""
+        return [f"ns:{owner}", f"{self._record_prefix}:{owner}"] if self.enabled else []
+
+    async def owner_entries(
+        self, owner: object, values: Sequence[bytes | None]
+    ) -> tuple[str, bytes | None]:
+        """The owner's namespace and cached record, from the values read at `owner_keys`."""
+        token, record = values or (None, None)
+        return await self._namespace(owner, token), self.counted("user", record)
+
+    async def set_owner_record(self, owner: object, record: bytes) -> None:
+        await self.set(f"{self._record_prefix}:{owner}", record, "low_change")
+
+    async def forget_owner_record(self, owner: object) -> None:
+        """Call after a change to the owner's own record commits (password, email, sign-out)."""
+        await self.invalidate(owner, f"{self._record_prefix}:{owner}")
+
+    async def namespace(self, owner: object) -> str:
+        """The key prefix for `owner`'s entries, valid until the next invalidation."""
+        token = await self.store.get(f"ns:{owner}") if self.enabled else None
+        return await self._namespace(owner, token)
+
+    async def _namespace(self, owner: object, token: bytes | None) -> str:
+        """`namespace`, given the token just read from `ns:<owner>` (None: there was none)."""
+        if not self.enabled:
+            return f"{owner}:uncached"
+        # A token read before this owner's lost invalidation is replayed is the one it replaces.
+        replayed = str(owner) in self._pending_owners
+        await self._retry_pending()
+        key = f"ns:{owner}"
+        if replayed:
+            token = await self.store.get(key)
+        if token is None:
+            token = secrets.token_hex(8).encode()
+            if not await self.store.set(key, token, self.ttl("low_change"), if_absent=True):
+                token = await self.store.get(key) or token
+        return f"{owner}:{token.decode()}"
+
+    async def invalidate(self, owner: object, *keys: str) -> None:
+        """Call after a write commits: `owner`'s namespaced entries are gone, and so are `keys`
+        (the entries of the items it changed)."""
+        if not self.enabled:
+            return
+        if not await self._replace_token(str(owner)):
+            self._pending_owners.add(str(owner))
+        for key in keys:
+            if not await self.store.delete(key):
+                self._pending_keys.add(key)
+
+    async def _replace_token(self, owner: str) -> bool:
+        token = secrets.token_hex(8).encode()
+        return await self.store.set(f"ns:{owner}", token, self.ttl("low_change"))
+
+    async def _retry_pending(self) -> None:
+        for owner in list(self._pending_owners):
+            if not await self._replace_token(owner):
+                return
+            self._pending_owners.discard(owner)
+        for key in list(self._pending_keys):
+            if not await self.store.delete(key):
+                return
+            self._pending_keys.discard(key)
