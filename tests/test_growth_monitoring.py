@@ -8,6 +8,7 @@ from the Helm values its Applications render from tiers.toml.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from dataclasses import dataclass
@@ -166,7 +167,9 @@ def test_every_pod_fits_the_node_pool(growth, applications) -> None:
     # No single pod is larger than one node can hold.
     for workload in workloads:
         assert workload.memory_mb <= node["memory_mb"] - node["system_pods_memory_mb"], workload
-        assert workload.cpu_millicores <= node["cpu_millicores"] - node["system_pods_cpu_millicores"]
+        assert (
+            workload.cpu_millicores <= node["cpu_millicores"] - node["system_pods_cpu_millicores"]
+        )
 
 
 def test_every_monitoring_pod_of_the_profile_renders_its_requests_and_limits(applications) -> None:
@@ -239,8 +242,8 @@ def test_prometheus_reads_this_repositorys_config_and_every_rule_file(growth, ap
 def test_grafana_loads_the_dashboard_and_both_datasources(growth, applications) -> None:
     config_maps = {item["metadata"]["name"]: item for item in kustomize(growth / "monitoring")}
     sidecar = values(applications["grafana"])["sidecar"]
-    for kind, config_map in (("dashboards", "grafana-dashboards"), ("datasources", "grafana-datasources")):
-        labels = config_maps[config_map]["metadata"]["labels"]
+    for kind in ("dashboards", "datasources"):
+        labels = config_maps[f"grafana-{kind}"]["metadata"]["labels"]
         assert labels[sidecar[kind]["label"]] == sidecar[kind]["labelValue"], kind
     dashboards = config_maps["grafana-dashboards"]["data"]
     assert "api-overview.json" in dashboards
@@ -261,7 +264,12 @@ def test_grafana_loads_the_dashboard_and_both_datasources(growth, applications) 
         for text in config_maps["grafana-datasources"]["data"].values()
         for source in yaml.safe_load(text)["datasources"]
     }
-    used = set(re.findall(r'"uid":\s*"([^"]+)"', dashboards["api-overview.json"])) - {"api-overview"}
+    dashboard = json.loads(dashboards["api-overview.json"])
+    used = {
+        panel["datasource"]["uid"]
+        for panel in dashboard["panels"] + [t for p in dashboard["panels"] for t in p["targets"]]
+        if "datasource" in panel
+    }
     assert used <= uids, used - uids
 
 
