@@ -56,11 +56,14 @@ def init_observability(settings: Settings, service_name: str, app: "FastAPI | No
 def init_error_tracking(settings: Settings, service_name: str) -> None:
     import sentry_sdk
 
+    def before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
+        event.setdefault("tags", {})["service"] = service_name
+        return scrub_event(event, hint)
+
     sentry_sdk.init(
         dsn=settings.sentry_dsn,
         environment=settings.environment,
         release=settings.release,
-        server_name=service_name,
         # send_default_pii stays off (its default): no user ids, IP addresses, cookies or headers
         # that carry credentials. Nor request bodies, nor frame locals: an ASGI frame's locals
         # hold the raw headers and body bytes, which no key-based scrubber sees into.
@@ -68,9 +71,8 @@ def init_error_tracking(settings: Settings, service_name: str) -> None:
         include_local_variables=False,
         # Traces are OpenTelemetry's; Sentry takes errors only.
         traces_sample_rate=None,
-        before_send=scrub_event,
+        before_send=before_send,  # type: ignore[arg-type]
     )
-    sentry_sdk.set_tag("service", service_name)
 
 
 def scrub_event(event: dict[str, Any], hint: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -147,10 +147,27 @@ async def test_an_unhandled_error_arrives_once_tagged_and_without_credentials(
     event = events[0]
     assert event["environment"] == "test"
     assert event["release"] == "test-release"
+    assert event["tags"]["service"] == "api"
     assert "the founder's bug" in json.dumps(event["exception"])
     sent = b"".join(post.body for post in receiver.posts)
     for secret in (SECRET_PASSWORD, SECRET_TOKEN, BEARER):
         assert secret.encode() not in sent, f"{secret} was sent"
+
+
+def test_scrubbing_reaches_every_depth_and_the_query_string() -> None:
+    event = {
+        "request": {
+            "query_string": "token=abc&page=2",
+            "headers": {"Authorization": "Bearer abc", "Accept": "application/json"},
+            "cookies": {"session": "abc"},
+        },
+        "extra": {"payload": [{"new_password": "abc", "title": "kept"}]},
+    }
+    scrubbed = observability.scrub_event(event)
+    assert scrubbed["request"]["query_string"] == f"token={observability.FILTERED}&page=2"
+    assert scrubbed["request"]["headers"]["Accept"] == "application/json"
+    assert scrubbed["extra"]["payload"][0]["title"] == "kept"
+    assert "abc" not in json.dumps(scrubbed)
 
 
 async def test_a_request_is_one_trace_of_api_database_and_redis_spans_named_in_its_log(
@@ -210,9 +227,7 @@ async def main():
 asyncio.run(main())
 """
     env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("SENTRY_", "OTEL_"))
+        key: value for key, value in os.environ.items() if not key.startswith(("SENTRY_", "OTEL_"))
     }
     database = f"sqlite+aiosqlite:///{tmp_path / 'unused.sqlite3'}"
     done = subprocess.run(  # noqa: S603  (this interpreter, the script above)
