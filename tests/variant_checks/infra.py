@@ -95,6 +95,13 @@ def check_kubernetes(session: nox.Session, project: Path) -> None:
         "kubernetes-validate", "--strict", "--quiet", "-k", KUBERNETES_VERSION, *manifests
     )  # fmt: skip
     session.run("python", __file__, "kustomization", str(project))
+    # The ConfigMaps monitoring/kustomization.yaml builds for the stack ArgoCD installs.
+    if (project / "monitoring" / "kustomization.yaml").is_file():
+        built = Path(session.create_tmp()) / "monitoring-configmaps.yaml"
+        built.write_text(kustomize(project / "monitoring"))
+        session.run(
+            "kubernetes-validate", "--strict", "--quiet", "-k", KUBERNETES_VERSION, str(built)
+        )  # fmt: skip
 
 
 def check_pgbouncer(session: nox.Session, variant) -> None:
@@ -496,16 +503,25 @@ def kustomization_problems(project: Path) -> list[str]:
     application = yaml.safe_load((k8s / "argocd-application.yaml").read_text())
     if application["spec"]["source"]["path"] != "k8s":
         problems.append("the ArgoCD Application does not sync k8s/")
+    if (k8s / "argocd-monitoring.yaml").exists():
+        stack = yaml.safe_load((k8s / "argocd-monitoring.yaml").read_text())
+        if not (project / stack["spec"]["source"]["path"] / "kustomization.yaml").is_file():
+            problems.append("argocd-monitoring.yaml syncs a directory without a kustomization")
     return problems
+
+
+def kustomize(directory: Path) -> str:
+    """`kubectl kustomize directory`: the objects as ArgoCD applies them."""
+    return subprocess.run(
+        ["kubectl", "kustomize", str(directory)], capture_output=True, text=True, check=True
+    ).stdout
 
 
 def pgbouncer_ini(project: Path) -> str:
     """pgbouncer.ini from the ConfigMap in `kubectl kustomize k8s/`: what the pods will read."""
     import yaml
 
-    built = subprocess.run(
-        ["kubectl", "kustomize", str(project / "k8s")], capture_output=True, text=True, check=True
-    ).stdout
+    built = kustomize(project / "k8s")
     return next(
         item["data"]["pgbouncer.ini"]
         for item in yaml.safe_load_all(built)
