@@ -67,13 +67,18 @@ def redis_memory_limit_mb(redis: dict[str, Any]) -> int:
 
 def complete_cost_line(line: dict[str, Any], profile: Mapping[str, Any]) -> None:
     """Fill a cost line's derived `usd` and `size`: a per-unit line is usd_each x the profile's
-    count, a storage line's size is the storage its plan includes."""
+    count, a storage line's size is the storage its plan includes, a per-GB line is usd_per_gb x
+    the GB of the profile's table it names (rounded up to whole dollars)."""
     if "count_of" in line:
         line["count"] = profile[line["count_of"]]
         line["usd"] = line["usd_each"] * line["count"]
         line["size"] = f"{line['count']} x {line['size']}"
     if "included_gb" in line:
         line["size"] = f"{line['included_gb']} GB stored"
+    if "gb_of" in line:
+        line["gb"] = sum(profile[line["gb_of"]].values())
+        line["usd"] = math.ceil(line["gb"] * line["usd_per_gb"])
+        line["size"] = f"{line['gb']} GB"
 
 
 def monthly_estimate(tier: str) -> int:

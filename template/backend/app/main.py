@@ -39,6 +39,7 @@ from app.core.middleware import (
     SecurityHeadersMiddleware,
     route_template,
 )
+from app.core.observability import init_observability
 from app.core.overload import (
     BUSY,
     CancelOnDisconnectMiddleware,
@@ -201,6 +202,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(health.metrics_router)
     app.include_router(api_router, prefix=API_V1)
     mount_frontend(app, settings)  # last: its catch-all page route must not shadow the API
+    init_observability(settings, "api", app)
     return app
 
 

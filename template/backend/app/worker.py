@@ -17,6 +17,7 @@ from app.__main__ import settings_or_exit
 from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker
 from app.core.logs import configure_logging
+from app.core.observability import init_observability, shutdown_observability
 from app.jobs.queue import open_queue, watch, worker_options
 
 
@@ -57,8 +58,13 @@ def main() -> None:
         )
         raise SystemExit(1)
     configure_logging(settings.log_level)
+    # Errors to Sentry and traces over OTLP when configured; before the engine, so it is traced.
+    init_observability(settings, "worker")
     start_http_server(settings.metrics_port, addr=settings.api_host)
-    asyncio.run(run(settings))
+    try:
+        asyncio.run(run(settings))
+    finally:
+        shutdown_observability()
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ from uuid import uuid4
 
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext import asyncio as sqlalchemy_asyncio
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -43,7 +44,9 @@ def create_engine(settings: Settings, *, pooled: bool = True) -> AsyncEngine:
         )
     else:
         options["poolclass"] = NullPool
-    engine = create_async_engine(settings.database_url, **options)
+    # Looked up at each call: with tracing on (app/core/observability.py) it is OpenTelemetry's
+    # wrapper, which traces every statement of the new engine.
+    engine = sqlalchemy_asyncio.create_async_engine(settings.database_url, **options)
     if settings.is_sqlite:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
