@@ -7,12 +7,21 @@ import "./offline-banner.js";
 import "./login-form.js";
 import "./register-form.js";
 import "./items-page.js";
+import "./forgot-password.js";
+import "./reset-password.js";
+import "./verify-email.js";
+import "./account-page.js";
 
-// path -> whether the page needs a signed-in user
+// path -> who may see the page: "guest" (signed out), "user" (signed in) or "anyone". The links
+// in the API's emails open /verify-email and /reset-password (nginx serves index.html for both).
 const ROUTES = {
-  "/login": false,
-  "/register": false,
-  "/items": true,
+  "/login": "guest",
+  "/register": "guest",
+  "/forgot-password": "guest",
+  "/reset-password": "anyone",
+  "/verify-email": "anyone",
+  "/items": "user",
+  "/account": "user",
 };
 
 export class AppShell extends LitElement {
@@ -25,6 +34,13 @@ export class AppShell extends LitElement {
     :host {
       display: block;
       min-height: 100vh;
+    }
+    .notice {
+      color: var(--success);
+      margin: 0;
+    }
+    .notice:not(:empty) {
+      margin-bottom: 1rem;
     }
     main {
       max-width: 40rem;
@@ -73,12 +89,14 @@ export class AppShell extends LitElement {
     const link = event.composedPath().find((node) => node instanceof HTMLAnchorElement);
     if (!link || link.origin !== location.origin || event.ctrlKey || event.metaKey) return;
     event.preventDefault();
-    this.navigate(link.pathname);
+    this.navigate(link.pathname + link.search);
   };
 
-  navigate(path) {
-    if (path !== location.pathname) history.pushState(null, "", path);
-    this.path = path;
+  // `url`: a path, with its query string if any (the pages read theirs from location).
+  navigate(url) {
+    if (url !== location.pathname + location.search) history.pushState(null, "", url);
+    if (appStore.state.notice) appStore.set({ notice: "" });
+    this.path = location.pathname;
   }
 
   // The page to show: unknown paths and guarded pages lead somewhere sensible.
@@ -86,8 +104,8 @@ export class AppShell extends LitElement {
     const { user } = this.#store.state;
     const home = user ? "/items" : "/login";
     if (this.path === "/" || !(this.path in ROUTES)) return home;
-    if (ROUTES[this.path] && !user) return "/login";
-    if (!ROUTES[this.path] && user) return "/items";
+    if (ROUTES[this.path] === "user" && !user) return "/login";
+    if (ROUTES[this.path] === "guest" && user) return "/items";
     return this.path;
   }
 
@@ -106,6 +124,13 @@ export class AppShell extends LitElement {
     this.navigate("/login");
   }
 
+  // The account page ended every session (or the account): say so on the sign-in page.
+  #onSessionEnded(event) {
+    appStore.set({ user: null });
+    this.navigate("/login");
+    appStore.set({ notice: event.detail.notice });
+  }
+
   #onSignedIn(event) {
     appStore.set({ user: event.detail.user });
     this.navigate("/items");
@@ -117,15 +142,23 @@ export class AppShell extends LitElement {
         return html`<login-form @signed-in=${this.#onSignedIn}></login-form>`;
       case "/register":
         return html`<register-form @signed-in=${this.#onSignedIn}></register-form>`;
+      case "/forgot-password":
+        return html`<forgot-password></forgot-password>`;
+      case "/reset-password":
+        return html`<reset-password></reset-password>`;
+      case "/verify-email":
+        return html`<verify-email></verify-email>`;
       case "/items":
         return html`<items-page></items-page>`;
+      case "/account":
+        return html`<account-page @session-ended=${this.#onSessionEnded}></account-page>`;
       default:
         return html``;
     }
   }
 
   render() {
-    const { user, online, ready } = this.#store.state;
+    const { user, online, ready, notice } = this.#store.state;
     return html`
       <app-header
         .appName=${this.appName}
@@ -135,6 +168,7 @@ export class AppShell extends LitElement {
       ></app-header>
       <offline-banner ?hidden=${online}></offline-banner>
       <main>
+        <p class="notice" role="status">${notice}</p>
         <div class="card">${ready ? this.#page() : html`<p>Loading…</p>`}</div>
       </main>
     `;
