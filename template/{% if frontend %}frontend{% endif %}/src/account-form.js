@@ -3,7 +3,7 @@
 import { LitElement, html } from "lit";
 import { formStyles } from "./styles.js";
 
-// A hint and an error sit inside the label: both are read out with the field's name.
+// A hint, or the error that replaces it, sits inside the label: read out with the field's name.
 export function field({ name, label, type, autocomplete, message, required = false, hint = "" }) {
   return html`
     <label>
@@ -15,8 +15,7 @@ export function field({ name, label, type, autocomplete, message, required = fal
         ?required=${required}
         aria-invalid=${Boolean(message)}
       />
-      ${hint ? html`<span class="hint">${hint}</span>` : ""}
-      ${message ? html`<span class="field-error">${message}</span>` : ""}
+      ${message ? html`<span class="field-error">${message}</span>` : hint ? html`<span class="hint">${hint}</span>` : ""}
     </label>
   `;
 }

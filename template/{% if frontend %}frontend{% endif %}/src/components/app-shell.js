@@ -7,10 +7,6 @@ import "./offline-banner.js";
 import "./login-form.js";
 import "./register-form.js";
 import "./items-page.js";
-import "./forgot-password.js";
-import "./reset-password.js";
-import "./verify-email.js";
-import "./account-page.js";
 
 // path -> who may see the page: "guest" (signed out), "user" (signed in) or "anyone". The links
 // in the API's emails open /verify-email and /reset-password (nginx serves index.html for both).
@@ -24,10 +20,20 @@ const ROUTES = {
   "/account": "user",
 };
 
+// Pages few visits open load when first shown, so the first visit downloads less (sw.js still
+// precaches them for offline use).
+const LATER_PAGES = {
+  "/forgot-password": () => import("./forgot-password.js"),
+  "/reset-password": () => import("./reset-password.js"),
+  "/verify-email": () => import("./verify-email.js"),
+  "/account": () => import("./account-page.js"),
+};
+
 export class AppShell extends LitElement {
   static properties = {
     appName: { attribute: "app-name" },
     path: { state: true },
+    pageError: { state: true },
   };
 
   static styles = css`
@@ -59,6 +65,7 @@ export class AppShell extends LitElement {
   `;
 
   #store = new StoreController(this, appStore);
+  #pageLoaded = null;
 
   constructor() {
     super();
@@ -116,6 +123,12 @@ export class AppShell extends LitElement {
       history.replaceState(null, "", target);
       this.path = target;
     }
+    if (this.path !== this.#pageLoaded) {
+      this.#pageLoaded = this.path;
+      this.pageError = false;
+      // The page's element upgrades itself once its module has run.
+      LATER_PAGES[this.path]?.().catch(() => (this.pageError = true));
+    }
   }
 
   async #onSignOut() {
@@ -137,6 +150,11 @@ export class AppShell extends LitElement {
   }
 
   #page() {
+    if (this.pageError) {
+      return html`<p role="alert">
+        This page could not load. Check your connection, then reload.
+      </p>`;
+    }
     switch (this.path) {
       case "/login":
         return html`<login-form @signed-in=${this.#onSignedIn}></login-form>`;
