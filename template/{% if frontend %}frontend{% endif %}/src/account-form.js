@@ -5,6 +5,9 @@ import { formStyles } from "./styles.js";
 
 // A hint, or the error that replaces it, sits inside the label: read out with the field's name.
 export function field({ name, label, type, autocomplete, message, required = false, hint = "" }) {
+  let note = "";
+  if (message) note = html`<span class="field-error">${message}</span>`;
+  else if (hint) note = html`<span class="hint">${hint}</span>`;
   return html`
     <label>
       ${label}
@@ -15,7 +18,7 @@ export function field({ name, label, type, autocomplete, message, required = fal
         ?required=${required}
         aria-invalid=${Boolean(message)}
       />
-      ${message ? html`<span class="field-error">${message}</span>` : hint ? html`<span class="hint">${hint}</span>` : ""}
+      ${note}
     </label>
   `;
 }
