@@ -164,6 +164,11 @@ def api_env(
         "DATABASE_URL": os.environ.get("TEST_DATABASE_URL", f"sqlite+aiosqlite:///{database}"),
         "PUBLIC_URL": f"http://127.0.0.1:{web_port}",
         "REQUIRE_VERIFIED_EMAIL": "true",
+        # Every test signs up and in from 127.0.0.1, far more often than a person: the limits are
+        # the API tests' subject (backend/tests), not these.
+        "RATE_LIMIT__LOGIN_PER_MINUTE": "1000",
+        "RATE_LIMIT__ACCOUNT_PER_MINUTE": "1000",
+        "RATE_LIMIT__ACCOUNT_PER_EMAIL_PER_MINUTE": "100",
     }
     if "E2E_BASE_URL" not in os.environ:
         inbox: Inbox = request.getfixturevalue("inbox")

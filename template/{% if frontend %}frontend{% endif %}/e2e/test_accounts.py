@@ -169,6 +169,7 @@ def test_sign_out_everywhere_and_delete_the_account(
     elsewhere.close()
 
     sign_in(page, email)
+    expect(page.get_by_test_id("signed-in-as")).to_have_text(email)
     page.goto("/account")
     delete = page.locator("delete-account")
     page.on("dialog", lambda dialog: dialog.accept())
