@@ -2,14 +2,26 @@
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import col, delete, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.jobs import example
+from app.core.security import new_link_token
+from app.jobs import accounts, example
 from app.jobs.queue import enqueue
-from app.models import Item, ItemCreate, ItemUpdate, RefreshToken, User, UserRegister, utcnow
+from app.models import (
+    AccountToken,
+    Item,
+    ItemCreate,
+    ItemPublic,
+    ItemUpdate,
+    RefreshToken,
+    User,
+    UserPublic,
+    UserRegister,
+    utcnow,
+)
 
 
 # --- users ---------------------------------------------------------------------------------------
@@ -26,7 +38,9 @@ async def create_user(session: AsyncSession, data: UserRegister, hashed_password
     """Raises sqlalchemy.exc.IntegrityError when the email is taken."""
     user = User(email=data.email, full_name=data.full_name, hashed_password=hashed_password)
     session.add(user)
-    await enqueue(session, example.welcome, user_id=str(user.id))  # commits with the user
+    # Both commit with the user, or not at all.
+    await enqueue(session, accounts.send_verification, user_id=str(user.id))
+    await enqueue(session, example.welcome, user_id=str(user.id))
     await session.commit()
     return user
 
@@ -35,6 +49,98 @@ async def update_password_hash(session: AsyncSession, user: User, hashed_passwor
     user.hashed_password = hashed_password
     session.add(user)
     await session.commit()
+
+
+async def set_password(session: AsyncSession, user: User, hashed_password: str) -> None:
+    """A new password signs out every session: refresh tokens revoked, access tokens outdated."""
+    user.hashed_password = hashed_password
+    await sign_out_everywhere(session, user)
+
+
+async def sign_out_everywhere(session: AsyncSession, user: User) -> None:
+    user.session_version += 1
+    session.add(user)
+    await revoke_refresh_tokens(session, user.id)  # commits
+
+
+async def delete_user(session: AsyncSession, user: User) -> None:
+    """The user and everything of theirs (items, tokens: ON DELETE CASCADE)."""
+    await session.delete(user)
+    await session.commit()
+
+
+async def export_user(session: AsyncSession, user: User) -> dict[str, object]:
+    """Everything stored about the user, as JSON values (what a data export request gets)."""
+    items = await session.exec(
+        select(Item).where(col(Item.owner_id) == user.id).order_by(col(Item.created_at))
+    )
+    return {
+        "exported_at": utcnow().isoformat(),
+        "user": UserPublic.model_validate(user, from_attributes=True).model_dump(mode="json"),
+        "items": [
+            ItemPublic.model_validate(item, from_attributes=True).model_dump(mode="json")
+            for item in items.all()
+        ],
+    }
+
+
+# --- emailed link tokens -------------------------------------------------------------------------
+async def add_account_token(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    purpose: str,
+    lifetime: timedelta,
+    new_email: str | None = None,
+) -> str:
+    """A new link token (the caller commits); the user's unused ones of this purpose stop working,
+    so only the newest link does."""
+    await session.exec(
+        update(AccountToken)
+        .where(
+            col(AccountToken.user_id) == user_id,
+            col(AccountToken.purpose) == purpose,
+            col(AccountToken.used_at).is_(None),
+        )
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    token, digest = new_link_token()
+    session.add(
+        AccountToken(
+            user_id=user_id,
+            purpose=purpose,
+            digest=digest,
+            new_email=new_email,
+            expires_at=utcnow() + lifetime,
+        )
+    )
+    return token
+
+
+async def use_account_token(session: AsyncSession, digest: str, purpose: str) -> AccountToken | None:
+    """Mark the token used and return it; None when it is unknown, used, expired or for another
+    purpose. A conditional UPDATE, so a link opened twice at once works once. The caller commits."""
+    now = utcnow()
+    result = await session.exec(
+        select(AccountToken)
+        .where(
+            col(AccountToken.digest) == digest,
+            col(AccountToken.purpose) == purpose,
+            col(AccountToken.used_at).is_(None),
+            col(AccountToken.expires_at) > now,
+        )
+        .with_for_update()
+    )
+    token = result.first()
+    if token is None:
+        return None
+    used = await session.exec(
+        update(AccountToken)
+        .where(col(AccountToken.id) == token.id, col(AccountToken.used_at).is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return token if used.rowcount == 1 else None
 
 
 # --- refresh tokens ------------------------------------------------------------------------------

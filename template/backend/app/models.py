@@ -5,7 +5,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Self
 
-from pydantic import EmailStr, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, EmailStr, StringConstraints, model_validator
+from pydantic import Field as Constraints
 from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy import DateTime, Index, TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -51,30 +52,42 @@ class User(SQLModel, table=True):
     hashed_password: str = Field(max_length=255)
     full_name: str | None = Field(default=None, max_length=255)
     is_active: bool = True
+    email_verified: bool = False
+    # Raised to sign out every session at once: access tokens carry the version they were issued
+    # under, and one from an older version is refused (password reset, "sign out everywhere").
+    session_version: int = 0
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class UserRegister(SQLModel):
-    email: EmailStr = Field(max_length=254)  # the longest address SMTP can deliver to
-    password: str = Field(
+def _strong_enough(value: str) -> str:
+    if not re.search(PASSWORD_PATTERN, value):
+        raise ValueError(f"Password is too weak. {PASSWORD_RULE}")
+    return value
+
+
+# A password a user chooses: 8-128 characters, letters and a digit or symbol.
+NewPassword = Annotated[
+    str,
+    Constraints(
         min_length=8,
         max_length=128,
         description=PASSWORD_RULE,
-        schema_extra={"json_schema_extra": {"pattern": PASSWORD_PATTERN}},
-    )
+        json_schema_extra={"pattern": PASSWORD_PATTERN},
+    ),
+    AfterValidator(_strong_enough),
+]
+# A password a user types to prove who they are: checked against the hash, never validated.
+CurrentPassword = Annotated[str, Constraints(max_length=1024)]
+# The longest address SMTP can deliver to, stored lowercased.
+Email = Annotated[EmailStr, Constraints(max_length=254), AfterValidator(str.lower)]
+# A token from an emailed link (43 URL-safe characters; longer is refused before any lookup).
+LinkToken = Annotated[str, Constraints(min_length=1, max_length=128)]
+
+
+class UserRegister(SQLModel):
+    email: Email
+    password: NewPassword
     full_name: str | None = Field(default=None, max_length=255, schema_extra=STORABLE_TEXT)
-
-    @field_validator("email")
-    @classmethod
-    def _lowercase(cls, value: str) -> str:
-        return value.lower()
-
-    @field_validator("password")
-    @classmethod
-    def _strong_enough(cls, value: str) -> str:
-        if not re.search(PASSWORD_PATTERN, value):
-            raise ValueError(f"Password is too weak. {PASSWORD_RULE}")
-        return value
 
 
 class UserPublic(SQLModel):
@@ -82,7 +95,52 @@ class UserPublic(SQLModel):
     email: str
     full_name: str | None
     is_active: bool
+    email_verified: bool
     created_at: datetime
+
+
+# --- account lifecycle ---------------------------------------------------------------------------
+class AccountToken(SQLModel, table=True):
+    """The token of an emailed link: verify an address (a new one, for an email change) or reset a
+    password. Only its SHA-256 is stored; it works once, until it expires."""
+
+    __tablename__ = "account_tokens"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
+    purpose: str = Field(max_length=32)  # verify_email, reset_password
+    digest: str = Field(max_length=64, unique=True)
+    # For an email change: the address the link confirms.
+    new_email: str | None = Field(default=None, max_length=255)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class EmailRequest(SQLModel):
+    email: Email
+
+
+class LinkTokenBody(SQLModel):
+    token: LinkToken
+
+
+class PasswordResetConfirm(SQLModel):
+    token: LinkToken
+    new_password: NewPassword
+
+
+class PasswordChange(SQLModel):
+    current_password: CurrentPassword
+    new_password: NewPassword
+
+
+class EmailChange(SQLModel):
+    new_email: Email
+    password: CurrentPassword
+
+
+class PasswordConfirm(SQLModel):
+    password: CurrentPassword
 
 
 # --- auth ----------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 (as CI does), else on a SQLite file with the in-process cache. The schema comes from the Alembic
 migrations, as in production."""
 
+import itertools
 import os
 import secrets
 from collections.abc import AsyncIterator, Callable
@@ -21,6 +22,7 @@ from app.main import create_app
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
 SECRET_KEY = secrets.token_urlsafe(48)
+CLIENT_ADDRESSES = itertools.count(1)
 
 MakeApp = Callable[..., AbstractAsyncContextManager[tuple[FastAPI, AsyncClient]]]
 MakeClient = Callable[..., AbstractAsyncContextManager[AsyncClient]]
@@ -28,7 +30,13 @@ MakeClient = Callable[..., AbstractAsyncContextManager[AsyncClient]]
 
 def make_settings(**overrides: Any) -> Settings:
     """Test settings: nothing read from the project's .env file."""
-    values: dict[str, Any] = {"environment": "test", "secret_key": SECRET_KEY, **overrides}
+    # Sign-in without a verified email, unless a test asks: most tests register and sign in.
+    values: dict[str, Any] = {
+        "environment": "test",
+        "secret_key": SECRET_KEY,
+        "require_verified_email": False,
+        **overrides,
+    }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
@@ -71,7 +79,11 @@ def make_app(settings: Settings) -> MakeApp:
     @asynccontextmanager
     async def started(**overrides: Any) -> AsyncIterator[tuple[FastAPI, AsyncClient]]:
         app = create_app(make_settings(**{**settings.model_dump(), **overrides}))
-        transport = ASGITransport(app=app)
+        # An address of its own: per-address limits (account emails) on the shared test Redis
+        # count this app's requests only, as they would with the in-process store.
+        address = next(CLIENT_ADDRESSES)
+        client_address = (f"10.0.{address // 256}.{address % 256}", 50000)
+        transport = ASGITransport(app=app, client=client_address)
         async with (
             app.router.lifespan_context(app),
             AsyncClient(transport=transport, base_url="http://testserver") as client,

@@ -76,6 +76,8 @@ def too_many_requests(retry_after: int) -> HTTPException:
 
 
 class CurrentUser(UserPublic):
+    # Compared with the access token's: a token from before "sign out everywhere" is refused.
+    session_version: int = 0
     # The prefix of everything cached for this user, read once per request (see Cache).
     cache_namespace: str = Field(default="", exclude=True)
     # Whether the user record came from the cache: /users/me reports it as X-Cache.
@@ -117,6 +119,8 @@ async def get_current_user(
         user = CurrentUser.model_validate(record, from_attributes=True)
         await cache.set_owner_record(claims.user_id, user.model_dump_json().encode())
     user.cache_namespace = namespace
+    if claims.version != user.session_version:
+        raise unauthorized("This session was signed out; sign in again.")
     if not user.is_active:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="Inactive user")
     return user

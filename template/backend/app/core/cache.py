@@ -343,6 +343,10 @@ class Cache:
     async def set_owner_record(self, owner: object, record: bytes) -> None:
         await self.set(f"{self._record_prefix}:{owner}", record, "low_change")
 
+    async def forget_owner_record(self, owner: object) -> None:
+        """Call after a change to the owner's own record commits (password, email, sign-out)."""
+        await self.invalidate(owner, f"{self._record_prefix}:{owner}")
+
     async def namespace(self, owner: object) -> str:
         """The key prefix for `owner`'s entries, valid until the next invalidation."""
         token = await self.store.get(f"ns:{owner}") if self.enabled else None

@@ -1,6 +1,8 @@
-"""Password hashing (pwdlib, argon2) and JWTs (PyJWT, HS256 only)."""
+"""Password hashing (pwdlib, argon2), JWTs (PyJWT, HS256 only) and emailed link tokens."""
 
 import asyncio
+import hashlib
+import secrets
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -61,6 +63,19 @@ class TokenClaims:
     user_id: uuid.UUID
     token_id: uuid.UUID
     expires_at: datetime
+    # The user's session_version when the token was issued: an older one is signed out.
+    version: int = 0
+
+
+def new_link_token() -> tuple[str, str]:
+    """A token for an emailed link, and the digest to store: 256 random bits, so unguessable and
+    unforgeable; only the digest is kept, so a copy of the database opens no account."""
+    token = secrets.token_urlsafe(32)
+    return token, link_token_digest(token)
+
+
+def link_token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @cache
@@ -85,16 +100,24 @@ async def verify_password(password: str, hashed: str | None) -> tuple[bool, str 
 
 
 def create_token(
-    user_id: uuid.UUID, token_type: TokenType, lifetime: timedelta, secret_key: str
+    user_id: uuid.UUID,
+    token_type: TokenType,
+    lifetime: timedelta,
+    secret_key: str,
+    *,
+    version: int = 0,
 ) -> tuple[str, TokenClaims]:
     now = datetime.now(UTC)
-    claims = TokenClaims(user_id=user_id, token_id=uuid.uuid4(), expires_at=now + lifetime)
+    claims = TokenClaims(
+        user_id=user_id, token_id=uuid.uuid4(), expires_at=now + lifetime, version=version
+    )
     payload = {
         "sub": str(user_id),
         "type": token_type,
         "jti": str(claims.token_id),
         "iat": now,
         "exp": claims.expires_at,
+        "ver": version,
     }
     return jwt.encode(payload, secret_key, algorithm=ALGORITHM), claims
 
@@ -124,6 +147,7 @@ def _verified_claims(token: str, token_type: TokenType, secret_key: str) -> Toke
             user_id=uuid.UUID(payload["sub"]),
             token_id=uuid.UUID(payload["jti"]),
             expires_at=datetime.fromtimestamp(payload["exp"], UTC),
+            version=int(payload.get("ver", 0)),
         )
     except (jwt.PyJWTError, ValueError, TypeError, KeyError) as error:
         raise InvalidTokenError(str(error)) from error

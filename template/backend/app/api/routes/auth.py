@@ -1,6 +1,7 @@
-"""Register, log in (OAuth2 password form) and refresh with rotation."""
+"""Register, verify the email, log in (OAuth2 password form), refresh with rotation, log out, and
+reset a forgotten password. Requests that send an email answer the same whether the address has an
+account or not: the email itself tells its owner."""
 
-import uuid
 from datetime import timedelta
 from typing import Annotated
 
@@ -12,6 +13,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app import crud
 from app.api.deps import (
     MALFORMED_BODY,
+    CacheDep,
+    CurrentUserDep,
     RateLimiterDep,
     SessionDep,
     SettingsDep,
@@ -19,14 +22,28 @@ from app.api.deps import (
     unauthorized,
 )
 from app.core.config import Settings
+from app.core.rate_limit import RateLimiter
 from app.core.security import (
     InvalidTokenError,
     create_token,
     decode_token,
     hash_password,
+    link_token_digest,
     verify_password,
 )
-from app.models import Message, RefreshRequest, Token, UserPublic, UserRegister
+from app.jobs import accounts
+from app.jobs.queue import enqueue
+from app.models import (
+    EmailRequest,
+    LinkTokenBody,
+    Message,
+    PasswordResetConfirm,
+    RefreshRequest,
+    Token,
+    User,
+    UserPublic,
+    UserRegister,
+)
 
 router = APIRouter(prefix="/auth", tags=["auth"], responses=MALFORMED_BODY)
 
@@ -34,27 +51,78 @@ router = APIRouter(prefix="/auth", tags=["auth"], responses=MALFORMED_BODY)
 MAX_LOGIN_FIELD = 1024
 UNAUTHORIZED = {"model": Message, "description": "Bad credentials or token"}
 RATE_LIMITED = {"model": Message, "description": "Too many attempts; see Retry-After"}
+BAD_LINK = {"model": Message, "description": "The link's token is invalid, used or expired"}
+CHECK_INBOX = "Check your inbox: we sent a link to {email} if it can receive one."
+NOT_VERIFIED = (
+    "Confirm your email address first: open the link we sent you, or ask for a new one."
+)
+
+
+def client_address(request: Request) -> str:
+    # The real client's address, also behind the proxy (FORWARDED_ALLOW_IPS in the Dockerfile).
+    return request.client.host if request.client else "unknown"
+
+
+async def limit_account_request(
+    request: Request, rate_limiter: RateLimiter, settings: Settings, email: str | None = None
+) -> None:
+    """429 past the account limits: per client address, and per email from every address (each
+    of these requests sends an email; both fail open like every limit)."""
+    limits = settings.rate_limit
+    hit = await rate_limiter.hit("account", client_address(request), limits.account_per_minute)
+    if hit.retry_after is None and email is not None:
+        hit = await rate_limiter.hit("account_email", email, limits.account_per_email_per_minute)
+    if hit.retry_after is not None:
+        raise too_many_requests(hit.retry_after)
+
+
+def bad_link() -> HTTPException:
+    return HTTPException(
+        status.HTTP_400_BAD_REQUEST,
+        "This link is invalid, has expired or was already used. Ask for a new one.",
+    )
 
 
 @router.post(
     "/register",
     status_code=status.HTTP_201_CREATED,
-    response_model=UserPublic,
-    responses={409: {"model": Message, "description": "The email is already registered"}},
+    response_model=Message,
+    responses={429: RATE_LIMITED},
 )
-async def register(data: UserRegister, session: SessionDep) -> UserPublic:
-    if await crud.get_user_by_email(session, data.email) is not None:
-        raise HTTPException(status.HTTP_409_CONFLICT, "A user with this email already exists.")
-    try:
-        user = await crud.create_user(session, data, await hash_password(data.password))
-    except IntegrityError:  # registered concurrently, between the check and the insert
-        raise HTTPException(
-            status.HTTP_409_CONFLICT, "A user with this email already exists."
-        ) from None
-    return UserPublic.model_validate(user, from_attributes=True)
+async def register(
+    request: Request,
+    data: UserRegister,
+    session: SessionDep,
+    settings: SettingsDep,
+    rate_limiter: RateLimiterDep,
+) -> Message:
+    """Create the account and email a verification link. An address that already has an account
+    gets the same answer (its owner gets an email instead), so the answer tells no one which
+    addresses have accounts."""
+    await limit_account_request(request, rate_limiter, settings, data.email)
+    hashed = await hash_password(data.password)  # for taken addresses too: the same time
+    created = False
+    if await crud.get_user_by_email(session, data.email) is None:
+        try:
+            await crud.create_user(session, data, hashed)
+            created = True
+        except IntegrityError:  # registered concurrently, between the check and the insert
+            await session.rollback()
+    if not created:
+        await enqueue(session, accounts.registration_attempted, email=data.email)
+        await session.commit()
+    return Message(detail=CHECK_INBOX.format(email=data.email))
 
 
-@router.post("/login", response_model=Token, responses={401: UNAUTHORIZED, 429: RATE_LIMITED})
+@router.post(
+    "/login",
+    response_model=Token,
+    responses={
+        401: UNAUTHORIZED,
+        403: {"model": Message, "description": "Inactive, or the email is not verified yet"},
+        429: RATE_LIMITED,
+    },
+)
 async def login(
     request: Request,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
@@ -64,8 +132,7 @@ async def login(
 ) -> Token:
     """Exchange email (as `username`) and password for an access and a refresh token."""
     email = form.username.strip().lower()[:MAX_LOGIN_FIELD]
-    # The real client's address, also behind the proxy (FORWARDED_ALLOW_IPS in the Dockerfile).
-    client = request.client.host if request.client else "unknown"
+    client = client_address(request)
     limits = settings.rate_limit
     hit = await rate_limiter.hit("login", f"{client}:{email}", limits.login_per_minute)
     if hit.retry_after is None:
@@ -85,9 +152,12 @@ async def login(
         raise unauthorized("Incorrect email or password")
     if not user.is_active:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="Inactive user")
+    # Said only to someone who knows the password: it tells no one else the address exists.
+    if settings.require_verified_email and not user.email_verified:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=NOT_VERIFIED)
     if new_hash is not None:  # stored with outdated argon2 parameters
         await crud.update_password_hash(session, user, new_hash)
-    return await issue_tokens(session, settings, user.id)
+    return await issue_tokens(session, settings, user)
 
 
 @router.post("/refresh", response_model=Token, responses={401: UNAUTHORIZED})
@@ -104,13 +174,142 @@ async def refresh(body: RefreshRequest, session: SessionDep, settings: SettingsD
     user = await crud.get_user(session, claims.user_id)
     if user is None or not user.is_active:
         raise unauthorized()
-    return await issue_tokens(session, settings, user.id)
+    return await issue_tokens(session, settings, user)
 
 
-async def issue_tokens(session: AsyncSession, settings: Settings, user_id: uuid.UUID) -> Token:
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(body: RefreshRequest, session: SessionDep, settings: SettingsDep) -> None:
+    """This refresh token stops working (its access token expires on its own, within minutes).
+    An invalid or used token is already signed out: 204 all the same."""
+    try:
+        claims = decode_token(body.refresh_token, "refresh", settings.secret_key)
+    except InvalidTokenError:
+        return
+    await crud.use_refresh_token(session, claims.token_id)
+
+
+@router.post(
+    "/logout-all",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={401: UNAUTHORIZED},
+)
+async def logout_all(user: CurrentUserDep, session: SessionDep, cache: CacheDep) -> None:
+    """Sign out every session of the signed-in user, this one included, at once."""
+    record = await crud.get_user(session, user.id)
+    if record is not None:
+        await crud.sign_out_everywhere(session, record)
+    await cache.forget_owner_record(user.id)
+
+
+@router.post(
+    "/verify-email",
+    response_model=UserPublic,
+    responses={400: BAD_LINK, 409: {"model": Message, "description": "The new email is taken"}, 429: RATE_LIMITED},
+)
+async def verify_email(
+    request: Request,
+    body: LinkTokenBody,
+    session: SessionDep,
+    settings: SettingsDep,
+    rate_limiter: RateLimiterDep,
+    cache: CacheDep,
+) -> UserPublic:
+    """Open a verification link: the address is verified (for an email change, it becomes the
+    account's address). The link works once."""
+    await limit_account_request(request, rate_limiter, settings)
+    token = await crud.use_account_token(
+        session, link_token_digest(body.token), accounts.VERIFY_EMAIL
+    )
+    user = await crud.get_user(session, token.user_id) if token else None
+    if token is None or user is None:
+        raise bad_link()
+    if token.new_email:
+        user.email = token.new_email
+    user.email_verified = True
+    session.add(user)
+    try:
+        await session.commit()
+    except IntegrityError:  # the new address got an account after the change was asked for
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, "That address now belongs to another account."
+        ) from None
+    await cache.forget_owner_record(user.id)
+    return UserPublic.model_validate(user, from_attributes=True)
+
+
+@router.post(
+    "/verify-email/resend",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Message,
+    responses={429: RATE_LIMITED},
+)
+async def resend_verification(
+    request: Request,
+    body: EmailRequest,
+    session: SessionDep,
+    settings: SettingsDep,
+    rate_limiter: RateLimiterDep,
+) -> Message:
+    await limit_account_request(request, rate_limiter, settings, body.email)
+    await enqueue(session, accounts.verification_requested, email=body.email)
+    await session.commit()
+    return Message(detail=CHECK_INBOX.format(email=body.email))
+
+
+@router.post(
+    "/password-reset/request",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Message,
+    responses={429: RATE_LIMITED},
+)
+async def request_password_reset(
+    request: Request,
+    body: EmailRequest,
+    session: SessionDep,
+    settings: SettingsDep,
+    rate_limiter: RateLimiterDep,
+) -> Message:
+    """Email a reset link if the address has an account; the answer is the same either way."""
+    await limit_account_request(request, rate_limiter, settings, body.email)
+    await enqueue(session, accounts.password_reset_requested, email=body.email)
+    await session.commit()
+    return Message(detail=CHECK_INBOX.format(email=body.email))
+
+
+@router.post(
+    "/password-reset/confirm",
+    response_model=Message,
+    responses={400: BAD_LINK, 429: RATE_LIMITED},
+)
+async def confirm_password_reset(
+    request: Request,
+    body: PasswordResetConfirm,
+    session: SessionDep,
+    settings: SettingsDep,
+    rate_limiter: RateLimiterDep,
+    cache: CacheDep,
+) -> Message:
+    """Set the new password from a reset link: every session of the account is signed out, and
+    the address counts as verified (the link reached it)."""
+    await limit_account_request(request, rate_limiter, settings)
+    hashed = await hash_password(body.new_password)
+    token = await crud.use_account_token(
+        session, link_token_digest(body.token), accounts.RESET_PASSWORD
+    )
+    user = await crud.get_user(session, token.user_id) if token else None
+    if token is None or user is None:
+        raise bad_link()
+    user.email_verified = True
+    await crud.set_password(session, user, hashed)
+    await cache.forget_owner_record(user.id)
+    return Message(detail="Your password is changed. Sign in with the new one.")
+
+
+async def issue_tokens(session: AsyncSession, settings: Settings, user: User) -> Token:
     access_lifetime = timedelta(minutes=settings.access_token_expire_minutes)
     refresh_lifetime = timedelta(days=settings.refresh_token_expire_days)
-    access, _ = create_token(user_id, "access", access_lifetime, settings.secret_key)
-    refresh_token, claims = create_token(user_id, "refresh", refresh_lifetime, settings.secret_key)
-    await crud.add_refresh_token(session, claims.token_id, user_id, claims.expires_at)
+    secret, version = settings.secret_key, user.session_version
+    access, _ = create_token(user.id, "access", access_lifetime, secret, version=version)
+    refresh_token, claims = create_token(user.id, "refresh", refresh_lifetime, secret)
+    await crud.add_refresh_token(session, claims.token_id, user.id, claims.expires_at)
     return Token(access_token=access, refresh_token=refresh_token)

@@ -1,14 +1,92 @@
-"""The signed-in user."""
+"""The signed-in user: their record, password, email, sessions, data export and deletion."""
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, HTTPException, Response, status
+from fastapi.responses import JSONResponse
 
-from app.api.deps import SIGNED_IN, CurrentUserDep
-from app.models import UserPublic
+from app import crud
+from app.api.deps import SIGNED_IN, CacheDep, CurrentUserDep, SessionDep, SettingsDep
+from app.api.routes.auth import issue_tokens
+from app.core.security import hash_password, verify_password
+from app.jobs import accounts
+from app.jobs.queue import enqueue
+from app.models import EmailChange, Message, PasswordChange, PasswordConfirm, Token, User, UserPublic
 
 router = APIRouter(prefix="/users", tags=["users"], responses=SIGNED_IN)
+WRONG_PASSWORD = {"model": Message, "description": "The password given is not the user's"}
+
+
+async def confirmed(session: SessionDep, user: CurrentUserDep, password: str) -> User:
+    """The user's record, once `password` is theirs (a stolen access token alone is not enough to
+    change the password or the email, or to delete the account); 400 otherwise."""
+    record = await crud.get_user(session, user.id)
+    valid, _ = await verify_password(password, record.hashed_password if record else None)
+    if record is None or not valid:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "Your current password is not correct.")
+    return record
 
 
 @router.get("/me", response_model=UserPublic)
 async def read_me(user: CurrentUserDep, response: Response) -> UserPublic:
     response.headers["X-Cache"] = user.cache_status
     return user
+
+
+@router.post("/me/password", response_model=Token, responses={400: WRONG_PASSWORD})
+async def change_password(
+    body: PasswordChange,
+    user: CurrentUserDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    cache: CacheDep,
+) -> Token:
+    """Every other session is signed out; this one gets a new token pair to go on with."""
+    record = await confirmed(session, user, body.current_password)
+    await crud.set_password(session, record, await hash_password(body.new_password))
+    await cache.forget_owner_record(user.id)
+    return await issue_tokens(session, settings, record)
+
+
+@router.post(
+    "/me/email",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Message,
+    responses={400: WRONG_PASSWORD},
+)
+async def change_email(body: EmailChange, user: CurrentUserDep, session: SessionDep) -> Message:
+    """Email a confirmation link to the new address (the change happens when it is opened) and a
+    notice to the current one."""
+    record = await confirmed(session, user, body.password)
+    if body.new_email == record.email:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "That is already your email address.")
+    await enqueue(
+        session, accounts.email_change_requested, user_id=str(record.id), new_email=body.new_email
+    )
+    await enqueue(
+        session, accounts.email_change_notice, email=record.email, new_email=body.new_email
+    )
+    await session.commit()
+    return Message(detail=f"Check {body.new_email}: the change happens once you open our link.")
+
+
+@router.get("/me/export", response_class=JSONResponse)
+async def export_my_data(user: CurrentUserDep, session: SessionDep) -> JSONResponse:
+    """Everything stored about you, as a JSON download."""
+    record = await crud.get_user(session, user.id)
+    if record is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such user.")
+    return JSONResponse(
+        await crud.export_user(session, record),
+        headers={"Content-Disposition": 'attachment; filename="my-data.json"'},
+    )
+
+
+@router.post(
+    "/me/delete", status_code=status.HTTP_204_NO_CONTENT, responses={400: WRONG_PASSWORD}
+)
+async def delete_me(
+    body: PasswordConfirm, user: CurrentUserDep, session: SessionDep, cache: CacheDep
+) -> None:
+    """The account and everything in it are deleted; its tokens stop working at once."""
+    record = await confirmed(session, user, body.password)
+    await crud.delete_user(session, record)
+    await cache.forget_owner_record(user.id)

@@ -11,4 +11,11 @@ async def test_me_is_the_signed_in_user(client: AsyncClient) -> None:
     response = await client.get(f"{API}/users/me", headers=account.headers)
     assert response.status_code == 200
     assert response.json()["email"] == account.email
-    assert set(response.json()) == {"id", "email", "full_name", "is_active", "created_at"}
+    assert set(response.json()) == {
+        "id",
+        "email",
+        "full_name",
+        "is_active",
+        "email_verified",
+        "created_at",
+    }

@@ -1,0 +1,365 @@
+"""The account flows end to end against a real SMTP server (aiosmtpd, in this process): the emails
+are read as sent, and their links followed. On PostgreSQL the tests run the job worker that sends
+them; with the SQLite default the API sends them itself."""
+
+import asyncio
+import os
+import re
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+import pytest
+from aiosmtpd.controller import Controller
+from httpx import AsyncClient
+from prometheus_client import REGISTRY
+from sqlalchemy import update
+
+from app.core.config import RateLimit, Settings
+from app.jobs.queue import open_queue, worker_options
+from app.models import AccountToken, utcnow
+from tests.conftest import MakeApp, make_settings
+from tests.utils import API, PASSWORD, closed_port, login, new_email
+
+pytestmark = pytest.mark.anyio
+
+PUBLIC_URL = "https://app.example.test"
+LINK = re.compile(re.escape(PUBLIC_URL) + r"/(verify-email|reset-password)\?token=([\w-]+)")
+NEW_PASSWORD = "another-horse-77"
+
+
+class Inbox:
+    """aiosmtpd's handler: every message the server accepts."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802  (aiosmtpd's hook name)
+        content = envelope.content  # type: ignore[attr-defined]
+        self.messages.append(message_from_bytes(content, policy=policy.default))  # type: ignore[arg-type]
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [message for message in self.messages if message["To"] == address]
+
+
+@pytest.fixture
+def inbox() -> Iterator[tuple[Inbox, int]]:
+    handler, port = Inbox(), closed_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield handler, port
+    controller.stop()
+
+
+class Mail:
+    """The app under test and its mail: `await mail.next_to(address)` waits for a new message."""
+
+    def __init__(self, client: AsyncClient, settings: Settings, inbox: Inbox) -> None:
+        self.client, self.settings, self.inbox = client, settings, inbox
+
+    async def next_to(self, address: str, *, after: int = 0) -> EmailMessage:
+        for _ in range(100):
+            await self.run_jobs()
+            if len(self.inbox.to(address)) > after:
+                return self.inbox.to(address)[after]
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"no email #{after + 1} to {address}")
+
+    async def none_to(self, address: str) -> bool:
+        await self.run_jobs()
+        await asyncio.sleep(0.3)  # the in-process worker (SQLite) had its chance
+        return not self.inbox.to(address)
+
+    async def run_jobs(self) -> None:
+        """On PostgreSQL no worker runs inside the API: run one here until the queue is empty."""
+        if self.settings.is_sqlite:
+            return
+        async with open_queue(self.settings) as queue:
+            options = worker_options(self.settings, self.client._transport.app.state.sessionmaker)  # type: ignore[attr-defined]
+            await queue.run_worker_async(**options, wait=False, install_signal_handlers=False)
+
+
+@pytest.fixture
+async def mail(
+    make_app: MakeApp, settings: Settings, inbox: tuple[Inbox, int]
+) -> AsyncIterator[Mail]:
+    handler, port = inbox
+    overrides = {
+        "smtp_host": "127.0.0.1",
+        "smtp_port": port,
+        "smtp_tls": "none",
+        "public_url": PUBLIC_URL,
+        "require_verified_email": True,
+    }
+    async with make_app(**overrides) as (_, client):
+        yield Mail(client, make_settings(**{**settings.model_dump(), **overrides}), handler)
+
+
+def link(message: EmailMessage) -> tuple[str, str]:
+    """(page, token) of the message's link, which the plain text and the HTML both carry."""
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    found = LINK.search(text)
+    assert found is not None, text
+    assert found.group(0) in html
+    return found.group(1), found.group(2)
+
+
+def bearer(tokens: dict[str, str]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+async def registered_and_verified(mail: Mail, password: str = PASSWORD) -> str:
+    email = new_email()
+    await mail.client.post(f"{API}/auth/register", json={"email": email, "password": password})
+    _, token = link(await mail.next_to(email))
+    verified = await mail.client.post(f"{API}/auth/verify-email", json={"token": token})
+    assert verified.status_code == 200, verified.text
+    return email
+
+
+async def test_register_verify_then_sign_in(mail: Mail) -> None:
+    email = new_email()
+    registered = await mail.client.post(
+        f"{API}/auth/register", json={"email": email, "password": PASSWORD}
+    )
+    assert registered.status_code == 201
+    refused = await mail.client.post(
+        f"{API}/auth/login", data={"username": email, "password": PASSWORD}
+    )
+    assert refused.status_code == 403
+    assert "Confirm your email address" in refused.json()["detail"]
+
+    message = await mail.next_to(email)
+    assert message["Subject"].startswith("Confirm your email address")
+    page, token = link(message)
+    assert page == "verify-email"
+    verified = await mail.client.post(f"{API}/auth/verify-email", json={"token": token})
+    assert verified.status_code == 200
+    assert verified.json()["email_verified"] is True
+    await login(mail.client, email)
+    again = await mail.client.post(f"{API}/auth/verify-email", json={"token": token})
+    assert again.status_code == 400  # single use
+
+
+@pytest.mark.parametrize("tamper", ["flip", "truncate", "garbage", "too-long"])
+async def test_a_tampered_link_is_refused(mail: Mail, tamper: str) -> None:
+    email = new_email()
+    await mail.client.post(f"{API}/auth/register", json={"email": email, "password": PASSWORD})
+    _, token = link(await mail.next_to(email))
+    bad = {
+        "flip": token[:-1] + ("A" if token[-1] != "A" else "B"),
+        "truncate": token[:-2],
+        "garbage": "not-a-token",
+        "too-long": token * 4,
+    }[tamper]
+    response = await mail.client.post(f"{API}/auth/verify-email", json={"token": bad})
+    assert response.status_code == (422 if tamper == "too-long" else 400)
+    assert token not in response.text
+    assert (await mail.client.post(f"{API}/auth/verify-email", json={"token": token})).is_success
+
+
+async def test_an_expired_link_is_refused(mail: Mail) -> None:
+    email = new_email()
+    await mail.client.post(f"{API}/auth/register", json={"email": email, "password": PASSWORD})
+    _, token = link(await mail.next_to(email))
+    app = mail.client._transport.app  # type: ignore[attr-defined]
+    async with app.state.sessionmaker() as session:
+        await session.exec(update(AccountToken).values(expires_at=utcnow() - timedelta(seconds=1)))
+        await session.commit()
+    response = await mail.client.post(f"{API}/auth/verify-email", json={"token": token})
+    assert response.status_code == 400
+
+
+async def test_resend_mails_a_new_link_only_to_unverified_accounts(mail: Mail) -> None:
+    email, unknown = new_email(), new_email()
+    await mail.client.post(f"{API}/auth/register", json={"email": email, "password": PASSWORD})
+    _, first = link(await mail.next_to(email))
+    answers = [
+        await mail.client.post(f"{API}/auth/verify-email/resend", json={"email": address})
+        for address in (email, unknown)
+    ]
+    assert [a.status_code for a in answers] == [202, 202]
+    assert answers[0].json()["detail"].replace(email, "@") == answers[1].json()[
+        "detail"
+    ].replace(unknown, "@")
+    _, second = link(await mail.next_to(email, after=1))
+    assert await mail.none_to(unknown)
+    # Only the newest link works.
+    assert (await mail.client.post(f"{API}/auth/verify-email", json={"token": first})).status_code == 400
+    assert (await mail.client.post(f"{API}/auth/verify-email", json={"token": second})).is_success
+
+
+async def test_registering_a_taken_address_tells_its_owner(mail: Mail) -> None:
+    email = await registered_and_verified(mail)
+    again = await mail.client.post(
+        f"{API}/auth/register", json={"email": email, "password": "other-pass-9"}
+    )
+    assert again.status_code == 201
+    notice = await mail.next_to(email, after=1)
+    assert "already have one" in notice.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+
+async def test_password_reset_signs_out_everywhere_and_works_once(mail: Mail) -> None:
+    email = await registered_and_verified(mail)
+    old = await login(mail.client, email)
+    unknown = new_email()
+    answers = [
+        await mail.client.post(f"{API}/auth/password-reset/request", json={"email": address})
+        for address in (email, unknown)
+    ]
+    assert [a.status_code for a in answers] == [202, 202]
+    assert await mail.none_to(unknown)
+    page, token = link(await mail.next_to(email, after=1))
+    assert page == "reset-password"
+
+    weak = await mail.client.post(
+        f"{API}/auth/password-reset/confirm", json={"token": token, "new_password": "short"}
+    )
+    assert weak.status_code == 422
+    reset = await mail.client.post(
+        f"{API}/auth/password-reset/confirm", json={"token": token, "new_password": NEW_PASSWORD}
+    )
+    assert reset.status_code == 200
+    # Every old session is over: its access token at once, its refresh token for good.
+    assert (await mail.client.get(f"{API}/users/me", headers=bearer(old))).status_code == 401
+    refreshed = await mail.client.post(
+        f"{API}/auth/refresh", json={"refresh_token": old["refresh_token"]}
+    )
+    assert refreshed.status_code == 401
+    await login(mail.client, email, NEW_PASSWORD)
+    reused = await mail.client.post(
+        f"{API}/auth/password-reset/confirm", json={"token": token, "new_password": PASSWORD}
+    )
+    assert reused.status_code == 400
+
+
+async def test_change_password_keeps_this_session_only(mail: Mail) -> None:
+    email = await registered_and_verified(mail)
+    other, this = await login(mail.client, email), await login(mail.client, email)
+    wrong = await mail.client.post(
+        f"{API}/users/me/password",
+        json={"current_password": "not-it-123", "new_password": NEW_PASSWORD},
+        headers=bearer(this),
+    )
+    assert wrong.status_code == 400
+    changed = await mail.client.post(
+        f"{API}/users/me/password",
+        json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+        headers=bearer(this),
+    )
+    assert changed.status_code == 200
+    assert (await mail.client.get(f"{API}/users/me", headers=bearer(changed.json()))).is_success
+    assert (await mail.client.get(f"{API}/users/me", headers=bearer(other))).status_code == 401
+    await login(mail.client, email, NEW_PASSWORD)
+
+
+async def test_change_email_confirms_the_new_address_and_tells_the_old(mail: Mail) -> None:
+    email, new = await registered_and_verified(mail), new_email()
+    tokens = await login(mail.client, email)
+    asked = await mail.client.post(
+        f"{API}/users/me/email", json={"new_email": new, "password": PASSWORD}, headers=bearer(tokens)
+    )
+    assert asked.status_code == 202
+    notice = await mail.next_to(email, after=1)
+    assert new in notice.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    _, token = link(await mail.next_to(new))
+    confirmed = await mail.client.post(f"{API}/auth/verify-email", json={"token": token})
+    assert confirmed.json()["email"] == new
+    await login(mail.client, new)
+    gone = await mail.client.post(
+        f"{API}/auth/login", data={"username": email, "password": PASSWORD}
+    )
+    assert gone.status_code == 401
+
+
+async def test_sign_out_and_sign_out_everywhere(mail: Mail) -> None:
+    email = await registered_and_verified(mail)
+    one, two = await login(mail.client, email), await login(mail.client, email)
+    out = await mail.client.post(f"{API}/auth/logout", json={"refresh_token": one["refresh_token"]})
+    assert out.status_code == 204
+    dead = await mail.client.post(f"{API}/auth/refresh", json={"refresh_token": one["refresh_token"]})
+    assert dead.status_code == 401
+    everywhere = await mail.client.post(f"{API}/auth/logout-all", headers=bearer(two))
+    assert everywhere.status_code == 204
+    assert (await mail.client.get(f"{API}/users/me", headers=bearer(two))).status_code == 401
+    gone = await mail.client.post(f"{API}/auth/refresh", json={"refresh_token": two["refresh_token"]})
+    assert gone.status_code == 401
+
+
+async def test_export_then_delete_my_account(mail: Mail) -> None:
+    email = await registered_and_verified(mail)
+    tokens = await login(mail.client, email)
+    await mail.client.post(f"{API}/items", json={"title": "mine"}, headers=bearer(tokens))
+    export = await mail.client.get(f"{API}/users/me/export", headers=bearer(tokens))
+    assert export.status_code == 200
+    assert "attachment" in export.headers["content-disposition"]
+    assert export.json()["user"]["email"] == email
+    assert [item["title"] for item in export.json()["items"]] == ["mine"]
+    assert "password" not in export.text
+
+    wrong = await mail.client.post(
+        f"{API}/users/me/delete", json={"password": "not-it-123"}, headers=bearer(tokens)
+    )
+    assert wrong.status_code == 400
+    deleted = await mail.client.post(
+        f"{API}/users/me/delete", json={"password": PASSWORD}, headers=bearer(tokens)
+    )
+    assert deleted.status_code == 204
+    assert (await mail.client.get(f"{API}/users/me", headers=bearer(tokens))).status_code == 401
+    again = await mail.client.post(f"{API}/auth/login", data={"username": email, "password": PASSWORD})
+    assert again.status_code == 401
+
+
+async def test_requests_that_send_email_are_limited_per_address(make_app: MakeApp) -> None:
+    limits = RateLimit(account_per_minute=100, account_per_email_per_minute=2)
+    async with make_app(rate_limit=limits) as (_, client):
+        email = new_email()
+        answers = [
+            await client.post(f"{API}/auth/password-reset/request", json={"email": email})
+            for _ in range(3)
+        ]
+        assert [a.status_code for a in answers] == [202, 202, 429]
+        assert int(answers[2].headers["Retry-After"]) >= 1
+        other = await client.post(f"{API}/auth/password-reset/request", json={"email": new_email()})
+        assert other.status_code == 202
+
+
+async def test_a_mail_server_down_fails_the_job_not_the_request(
+    make_app: MakeApp, settings: Settings
+) -> None:
+    overrides = {"smtp_host": "127.0.0.1", "smtp_port": closed_port(), "smtp_tls": "none"}
+    name = "app.jobs.accounts.send_verification"
+    before = REGISTRY.get_sample_value("jobs_total", {"task": name, "outcome": "retried"}) or 0
+    async with make_app(**overrides) as (_, client):
+        response = await client.post(
+            f"{API}/auth/register", json={"email": new_email(), "password": PASSWORD}
+        )
+        assert response.status_code == 201  # answered at once: the email is a job's business
+        mail = Mail(client, make_settings(**{**settings.model_dump(), **overrides}), Inbox())
+        for _ in range(50):
+            await mail.run_jobs()
+            after = REGISTRY.get_sample_value("jobs_total", {"task": name, "outcome": "retried"})
+            if (after or 0) > before:
+                break
+            await asyncio.sleep(0.1)
+    assert (after or 0) > before  # refused by the server: retried later, with backoff
+
+
+@pytest.mark.skipif(bool(os.environ.get("TEST_DATABASE_URL")), reason="the SQLite default only")
+async def test_without_smtp_the_email_goes_to_the_log(
+    make_app: MakeApp, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with make_app(smtp_host=None, public_url=PUBLIC_URL) as (_, client):
+        email = new_email()
+        with caplog.at_level("INFO", logger="app.core.mail"):
+            await client.post(f"{API}/auth/register", json={"email": email, "password": PASSWORD})
+            for _ in range(50):
+                if any(email in record.getMessage() for record in caplog.records):
+                    break
+                await asyncio.sleep(0.1)
+    logged = next(r.getMessage() for r in caplog.records if email in r.getMessage())
+    assert "SMTP_HOST is unset" in logged
+    assert f"{PUBLIC_URL}/verify-email?token=" in logged
