@@ -55,6 +55,17 @@ def test_sign_in_before_confirming_offers_the_link_again(page: Page, inbox: Inbo
     expect(page.get_by_test_id("signed-in-as")).to_have_text(email)
 
 
+def test_registering_a_taken_address_looks_like_a_new_one(page: Page, inbox: Inbox) -> None:
+    """No account enumeration in the app either: the owner learns of it by email instead."""
+    email = create_account(page.request, inbox)
+    page.goto("/register")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_test_id("check-inbox")).to_contain_text(email)
+    expect(page.get_by_role("alert")).to_have_count(0)
+
+
 def test_forgot_password_resets_it_and_signs_out_every_session(
     browser: Browser, base_url: str, inbox: Inbox
 ) -> None:
