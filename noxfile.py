@@ -123,7 +123,11 @@ def api(session: nox.Session) -> None:
         redis_url=f"{REDIS_URL}/{live_api.API_REDIS_DB}",
         # One signed-in fuzzer sends far more than a person: past the limit it would only see 429s.
         # The schema is the fuzzer's input: production serves it only when asked.
-        env={"RATE_LIMIT__API_PER_MINUTE": "1000000", "DOCS_ENABLED": "true"},
+        env={
+            "RATE_LIMIT__API_PER_MINUTE": "1000000",
+            "DOCS_ENABLED": "true",
+            **live_api.FUZZ_ADMIN,
+        },
     ) as served:
         live_api.schemathesis(session, served, *session.posargs)
         login_limit = TIER_DATA["tiers"]["mvp"]["rate_limit"]["login_per_minute"]

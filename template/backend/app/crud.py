@@ -4,14 +4,17 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from sqlalchemy import and_, or_, true
 from sqlmodel import col, delete, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.core import audit
 from app.core.security import new_link_token
 from app.jobs import accounts, example
 from app.jobs.queue import enqueue
 from app.models import (
     AccountToken,
+    AuditEvent,
     Item,
     ItemCreate,
     ItemPublic,
@@ -38,7 +41,8 @@ async def create_user(session: AsyncSession, data: UserRegister, hashed_password
     """Raises sqlalchemy.exc.IntegrityError when the email is taken."""
     user = User(email=data.email, full_name=data.full_name, hashed_password=hashed_password)
     session.add(user)
-    # Both commit with the user, or not at all.
+    audit.record(session, audit.REGISTERED, actor_id=user.id, target_user_id=user.id)
+    # The jobs and the event commit with the user, or not at all.
     await enqueue(session, accounts.send_verification, user_id=str(user.id))
     await enqueue(session, example.welcome, user_id=str(user.id))
     await session.commit()
@@ -84,6 +88,70 @@ async def export_user(session: AsyncSession, user: User) -> dict[str, object]:
     }
 
 
+# --- admin ---------------------------------------------------------------------------------------
+def _like(text: str) -> str:
+    """`text` as a LIKE pattern that matches it anywhere, its own % and _ taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def list_users(
+    session: AsyncSession, q: str | None, offset: int, limit: int
+) -> tuple[Sequence[User], int]:
+    """Users whose email or name contains `q` (any case), newest first, and how many match."""
+    condition = true()
+    if q:
+        pattern = _like(q.lower())
+        condition = or_(
+            col(User.email).like(pattern, escape="\\"),
+            func.lower(col(User.full_name)).like(pattern, escape="\\"),
+        )
+    count = await session.exec(select(func.count()).select_from(User).where(condition))
+    users = await session.exec(
+        select(User)
+        .where(condition)
+        .order_by(col(User.created_at).desc(), col(User.id))
+        .offset(offset)
+        .limit(limit)
+    )
+    return users.all(), count.one()
+
+
+async def count_active_admins(session: AsyncSession) -> int:
+    result = await session.exec(
+        select(func.count())
+        .select_from(User)
+        .where(col(User.role) == "admin", col(User.is_active).is_(True))
+    )
+    return result.one()
+
+
+async def list_audit_events(
+    session: AsyncSession,
+    user_id: uuid.UUID | None,
+    kind: str | None,
+    offset: int,
+    limit: int,
+) -> tuple[Sequence[AuditEvent], int]:
+    """Events about or by `user_id`, of `kind`, newest first, and how many match."""
+    condition = true()
+    if user_id is not None:
+        condition = or_(
+            col(AuditEvent.target_user_id) == user_id, col(AuditEvent.actor_id) == user_id
+        )
+    if kind:
+        condition = and_(condition, col(AuditEvent.kind) == kind)
+    count = await session.exec(select(func.count()).select_from(AuditEvent).where(condition))
+    events = await session.exec(
+        select(AuditEvent)
+        .where(condition)
+        .order_by(col(AuditEvent.at).desc(), col(AuditEvent.id))
+        .offset(offset)
+        .limit(limit)
+    )
+    return events.all(), count.one()
+
+
 # --- emailed link tokens -------------------------------------------------------------------------
 async def add_account_token(
     session: AsyncSession,
@@ -117,7 +185,9 @@ async def add_account_token(
     return token
 
 
-async def use_account_token(session: AsyncSession, digest: str, purpose: str) -> AccountToken | None:
+async def use_account_token(
+    session: AsyncSession, digest: str, purpose: str
+) -> AccountToken | None:
     """Mark the token used and return it; None when it is unknown, used, expired or for another
     purpose. A conditional UPDATE, so a link opened twice at once works once. The caller commits."""
     now = utcnow()

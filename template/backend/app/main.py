@@ -47,6 +47,7 @@ from app.core.overload import (
 )
 from app.core.rate_limit import RateLimiter
 from app.core.security import HashingBusy
+from app.first_admin import ensure_first_admin
 from app.jobs.queue import open_queue, worker_options
 from app.web import mount_frontend
 
@@ -99,6 +100,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         background.append(
             asyncio.create_task(queue.run_worker_async(**options, install_signal_handlers=False))
         )
+    try:  # after the job queue opens: it may enqueue a set-password email
+        await ensure_first_admin(settings, app.state.sessionmaker, app.state.cache)
+    except (OSError, DBAPIError):  # the database is not up yet: the next start tries again
+        logger.exception("FIRST_ADMIN_EMAIL: could not reach the database; not ensured this time")
     try:
         yield
     finally:

@@ -3,12 +3,12 @@
 import re
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, EmailStr, StringConstraints, model_validator
 from pydantic import Field as Constraints
 from pydantic.json_schema import SkipJsonSchema
-from sqlalchemy import DateTime, Index, TypeDecorator
+from sqlalchemy import JSON, DateTime, Index, TypeDecorator
 from sqlmodel import Field, SQLModel
 
 MAX_PAGE_SIZE = 100
@@ -52,6 +52,8 @@ class User(SQLModel, table=True):
     hashed_password: str = Field(max_length=255)
     full_name: str | None = Field(default=None, max_length=255)
     is_active: bool = True
+    # member or admin: what each may do is in app/core/permissions.py.
+    role: str = Field(default="member", max_length=16)
     email_verified: bool = False
     # Raised to sign out every session at once: access tokens carry the version they were issued
     # under, and one from an older version is refused (password reset, "sign out everywhere").
@@ -95,8 +97,59 @@ class UserPublic(SQLModel):
     email: str
     full_name: str | None
     is_active: bool
+    role: str
     email_verified: bool
     created_at: datetime
+
+
+class UsersPublic(SQLModel):
+    data: list[UserPublic]
+    count: int
+
+
+class UserAdminUpdate(SQLModel):
+    """What an admin may change about a user; a field left out stays as it is."""
+
+    role: Literal["member", "admin"] | SkipJsonSchema[None] = None
+    is_active: bool | SkipJsonSchema[None] = None
+
+
+# --- audit trail ---------------------------------------------------------------------------------
+class AuditEvent(SQLModel, table=True):
+    """Who did what to whom, when, from where: written in the transaction of the change it records
+    and never updated. The ids are plain columns, not foreign keys: an event outlives its users."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_at", "at"),
+        Index("ix_audit_events_target_user_id_at", "target_user_id", "at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    kind: str = Field(max_length=64, index=True)
+    actor_id: uuid.UUID | None = Field(default=None)
+    target_user_id: uuid.UUID | None = Field(default=None)
+    ip: str | None = Field(default=None, max_length=64)
+    request_id: str | None = Field(default=None, max_length=64)
+    # What changed (old and new role, say): never a password, a token or a hash.
+    detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+class AuditEventPublic(SQLModel):
+    id: uuid.UUID
+    at: datetime
+    kind: str
+    actor_id: uuid.UUID | None
+    target_user_id: uuid.UUID | None
+    ip: str | None
+    request_id: str | None
+    detail: dict[str, Any]
+
+
+class AuditEventsPublic(SQLModel):
+    data: list[AuditEventPublic]
+    count: int
 
 
 # --- account lifecycle ---------------------------------------------------------------------------

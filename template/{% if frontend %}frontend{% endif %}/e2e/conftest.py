@@ -163,6 +163,7 @@ def api_env(
         "ENVIRONMENT": "test",
         "DATABASE_URL": os.environ.get("TEST_DATABASE_URL", f"sqlite+aiosqlite:///{database}"),
         "PUBLIC_URL": f"http://127.0.0.1:{web_port}",
+        # As mvp and growth run: an address is confirmed (from the inbox below) before signing in.
         "REQUIRE_VERIFIED_EMAIL": "true",
         # Every test signs up and in from 127.0.0.1, far more often than a person: the limits are
         # the API tests' subject (backend/tests), not these.

@@ -3,12 +3,13 @@
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
 
-from app.api.routes import auth, items, users
+from app.api.routes import admin, auth, items, users
 
 api_router = APIRouter()
 api_router.include_router(auth.router)
 api_router.include_router(users.router)
 api_router.include_router(items.router)
+api_router.include_router(admin.router)
 
 
 def operation_id(route: APIRoute) -> str:

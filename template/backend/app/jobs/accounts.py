@@ -55,7 +55,7 @@ async def send_verification(context: JobContext, user_id: str) -> None:
 
 @queue.task(pass_context=True, retry=DEFAULT_RETRY)
 async def verification_requested(context: JobContext, email: str) -> None:
-    """"Send the link again": only an account that is not verified yet gets one."""
+    """ "Send the link again": only an account that is not verified yet gets one."""
     async with session_for(context) as session:
         user = await crud.get_user_by_email(session, email)
     if user is not None:

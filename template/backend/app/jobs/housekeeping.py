@@ -1,13 +1,14 @@
 """Periodic jobs that keep the database from growing forever."""
 
 import logging
+from datetime import timedelta
 
 from procrastinate import JobContext
 from sqlmodel import col, delete
 
 from app.core.config import Settings
 from app.jobs.queue import DEFAULT_RETRY, queue, session_for
-from app.models import RefreshToken, utcnow
+from app.models import AuditEvent, RefreshToken, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -36,3 +37,15 @@ async def delete_finished_jobs(context: JobContext, timestamp: int) -> None:
         include_cancelled=True,
         include_aborted=True,
     )
+
+
+@queue.periodic(cron="53 4 * * *")
+@queue.task(pass_context=True, retry=DEFAULT_RETRY, queueing_lock="delete_old_audit_events")
+async def delete_old_audit_events(context: JobContext, timestamp: int) -> None:
+    """Daily: audit events older than audit_retention_days (the tier's retention)."""
+    settings: Settings = context.additional_context["settings"]
+    cutoff = utcnow() - timedelta(days=settings.audit_retention_days)
+    async with session_for(context) as session:
+        result = await session.exec(delete(AuditEvent).where(col(AuditEvent.at) < cutoff))
+        await session.commit()
+    logger.info("deleted old audit events", extra={"deleted": result.rowcount})

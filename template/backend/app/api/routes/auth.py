@@ -21,6 +21,7 @@ from app.api.deps import (
     too_many_requests,
     unauthorized,
 )
+from app.core import audit
 from app.core.config import Settings
 from app.core.rate_limit import RateLimiter
 from app.core.security import (
@@ -53,9 +54,7 @@ UNAUTHORIZED = {"model": Message, "description": "Bad credentials or token"}
 RATE_LIMITED = {"model": Message, "description": "Too many attempts; see Retry-After"}
 BAD_LINK = {"model": Message, "description": "The link's token is invalid, used or expired"}
 CHECK_INBOX = "Check your inbox: we sent a link to {email} if it can receive one."
-NOT_VERIFIED = (
-    "Confirm your email address first: open the link we sent you, or ask for a new one."
-)
+NOT_VERIFIED = "Confirm your email address first: open the link we sent you, or ask for a new one."
 
 
 def client_address(request: Request) -> str:
@@ -149,6 +148,10 @@ async def login(
     await session.commit()
     valid, new_hash = await verify_password(form.password, user.hashed_password if user else None)
     if user is None or not valid:
+        # Only known accounts: an unknown address's tries are counted by the rate limits alone.
+        if user is not None:
+            audit.record(session, audit.SIGN_IN_FAILED, request=request, target_user_id=user.id)
+            await session.commit()
         raise unauthorized("Incorrect email or password")
     if not user.is_active:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="Inactive user")
@@ -157,7 +160,8 @@ async def login(
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail=NOT_VERIFIED)
     if new_hash is not None:  # stored with outdated argon2 parameters
         await crud.update_password_hash(session, user, new_hash)
-    return await issue_tokens(session, settings, user)
+    audit.record(session, audit.SIGN_IN, request=request, actor_id=user.id, target_user_id=user.id)
+    return await issue_tokens(session, settings, user)  # commits the event with the token
 
 
 @router.post("/refresh", response_model=Token, responses={401: UNAUTHORIZED})
@@ -193,10 +197,19 @@ async def logout(body: RefreshRequest, session: SessionDep, settings: SettingsDe
     status_code=status.HTTP_204_NO_CONTENT,
     responses={401: UNAUTHORIZED},
 )
-async def logout_all(user: CurrentUserDep, session: SessionDep, cache: CacheDep) -> None:
+async def logout_all(
+    request: Request, user: CurrentUserDep, session: SessionDep, cache: CacheDep
+) -> None:
     """Sign out every session of the signed-in user, this one included, at once."""
     record = await crud.get_user(session, user.id)
     if record is not None:
+        audit.record(
+            session,
+            audit.SIGNED_OUT_EVERYWHERE,
+            request=request,
+            actor_id=user.id,
+            target_user_id=user.id,
+        )
         await crud.sign_out_everywhere(session, record)
     await cache.forget_owner_record(user.id)
 
@@ -204,7 +217,11 @@ async def logout_all(user: CurrentUserDep, session: SessionDep, cache: CacheDep)
 @router.post(
     "/verify-email",
     response_model=UserPublic,
-    responses={400: BAD_LINK, 409: {"model": Message, "description": "The new email is taken"}, 429: RATE_LIMITED},
+    responses={
+        400: BAD_LINK,
+        409: {"model": Message, "description": "The new email is taken"},
+        429: RATE_LIMITED,
+    },
 )
 async def verify_email(
     request: Request,
@@ -224,6 +241,15 @@ async def verify_email(
     if token is None or user is None:
         raise bad_link()
     if token.new_email:
+        audit.record(
+            session,
+            audit.EMAIL_CHANGED,
+            request=request,
+            actor_id=user.id,
+            target_user_id=user.id,
+            old=user.email,
+            new=token.new_email,
+        )
         user.email = token.new_email
     user.email_verified = True
     session.add(user)
@@ -300,6 +326,9 @@ async def confirm_password_reset(
     if token is None or user is None:
         raise bad_link()
     user.email_verified = True
+    audit.record(
+        session, audit.PASSWORD_RESET, request=request, actor_id=user.id, target_user_id=user.id
+    )
     await crud.set_password(session, user, hashed)
     await cache.forget_owner_record(user.id)
     return Message(detail="Your password is changed. Sign in with the new one.")

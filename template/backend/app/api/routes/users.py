@@ -1,17 +1,33 @@
 """The signed-in user: their record, password, email, sessions, data export and deletion."""
 
-from fastapi import APIRouter, HTTPException, Response, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from app import crud
-from app.api.deps import SIGNED_IN, CacheDep, CurrentUserDep, SessionDep, SettingsDep
+from app.api.deps import (
+    MALFORMED_BODY,
+    SIGNED_IN,
+    CacheDep,
+    CurrentUserDep,
+    SessionDep,
+    SettingsDep,
+)
 from app.api.routes.auth import issue_tokens
+from app.core import audit
 from app.core.security import hash_password, verify_password
 from app.jobs import accounts
 from app.jobs.queue import enqueue
-from app.models import EmailChange, Message, PasswordChange, PasswordConfirm, Token, User, UserPublic
+from app.models import (
+    EmailChange,
+    Message,
+    PasswordChange,
+    PasswordConfirm,
+    Token,
+    User,
+    UserPublic,
+)
 
-router = APIRouter(prefix="/users", tags=["users"], responses=SIGNED_IN)
+router = APIRouter(prefix="/users", tags=["users"], responses={**SIGNED_IN, **MALFORMED_BODY})
 WRONG_PASSWORD = {"model": Message, "description": "The password given is not the user's"}
 
 
@@ -33,6 +49,7 @@ async def read_me(user: CurrentUserDep, response: Response) -> UserPublic:
 
 @router.post("/me/password", response_model=Token, responses={400: WRONG_PASSWORD})
 async def change_password(
+    request: Request,
     body: PasswordChange,
     user: CurrentUserDep,
     session: SessionDep,
@@ -41,6 +58,9 @@ async def change_password(
 ) -> Token:
     """Every other session is signed out; this one gets a new token pair to go on with."""
     record = await confirmed(session, user, body.current_password)
+    audit.record(
+        session, audit.PASSWORD_CHANGED, request=request, actor_id=user.id, target_user_id=user.id
+    )
     await crud.set_password(session, record, await hash_password(body.new_password))
     await cache.forget_owner_record(user.id)
     return await issue_tokens(session, settings, record)
@@ -80,13 +100,17 @@ async def export_my_data(user: CurrentUserDep, session: SessionDep) -> JSONRespo
     )
 
 
-@router.post(
-    "/me/delete", status_code=status.HTTP_204_NO_CONTENT, responses={400: WRONG_PASSWORD}
-)
+@router.post("/me/delete", status_code=status.HTTP_204_NO_CONTENT, responses={400: WRONG_PASSWORD})
 async def delete_me(
-    body: PasswordConfirm, user: CurrentUserDep, session: SessionDep, cache: CacheDep
+    request: Request,
+    body: PasswordConfirm,
+    user: CurrentUserDep,
+    session: SessionDep,
+    cache: CacheDep,
 ) -> None:
-    """The account and everything in it are deleted; its tokens stop working at once."""
+    """The account and everything in it are deleted; its tokens stop working at once. The audit
+    trail keeps that it happened, under the account's id only."""
     record = await confirmed(session, user, body.password)
+    audit.record(session, audit.DELETED, request=request, actor_id=user.id, target_user_id=user.id)
     await crud.delete_user(session, record)
     await cache.forget_owner_record(user.id)

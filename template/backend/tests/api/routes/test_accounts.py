@@ -35,7 +35,7 @@ class Inbox:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
 
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802  (aiosmtpd's hook name)
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
         content = envelope.content  # type: ignore[attr-defined]
         self.messages.append(message_from_bytes(content, policy=policy.default))  # type: ignore[arg-type]
         return "250 Message accepted for delivery"
@@ -182,13 +182,15 @@ async def test_resend_mails_a_new_link_only_to_unverified_accounts(mail: Mail) -
         for address in (email, unknown)
     ]
     assert [a.status_code for a in answers] == [202, 202]
-    assert answers[0].json()["detail"].replace(email, "@") == answers[1].json()[
-        "detail"
-    ].replace(unknown, "@")
+    assert answers[0].json()["detail"].replace(email, "@") == answers[1].json()["detail"].replace(
+        unknown, "@"
+    )
     _, second = link(await mail.next_to(email, after=1))
     assert await mail.none_to(unknown)
     # Only the newest link works.
-    assert (await mail.client.post(f"{API}/auth/verify-email", json={"token": first})).status_code == 400
+    assert (
+        await mail.client.post(f"{API}/auth/verify-email", json={"token": first})
+    ).status_code == 400
     assert (await mail.client.post(f"{API}/auth/verify-email", json={"token": second})).is_success
 
 
@@ -260,7 +262,9 @@ async def test_change_email_confirms_the_new_address_and_tells_the_old(mail: Mai
     email, new = await registered_and_verified(mail), new_email()
     tokens = await login(mail.client, email)
     asked = await mail.client.post(
-        f"{API}/users/me/email", json={"new_email": new, "password": PASSWORD}, headers=bearer(tokens)
+        f"{API}/users/me/email",
+        json={"new_email": new, "password": PASSWORD},
+        headers=bearer(tokens),
     )
     assert asked.status_code == 202
     notice = await mail.next_to(email, after=1)
@@ -280,12 +284,16 @@ async def test_sign_out_and_sign_out_everywhere(mail: Mail) -> None:
     one, two = await login(mail.client, email), await login(mail.client, email)
     out = await mail.client.post(f"{API}/auth/logout", json={"refresh_token": one["refresh_token"]})
     assert out.status_code == 204
-    dead = await mail.client.post(f"{API}/auth/refresh", json={"refresh_token": one["refresh_token"]})
+    dead = await mail.client.post(
+        f"{API}/auth/refresh", json={"refresh_token": one["refresh_token"]}
+    )
     assert dead.status_code == 401
     everywhere = await mail.client.post(f"{API}/auth/logout-all", headers=bearer(two))
     assert everywhere.status_code == 204
     assert (await mail.client.get(f"{API}/users/me", headers=bearer(two))).status_code == 401
-    gone = await mail.client.post(f"{API}/auth/refresh", json={"refresh_token": two["refresh_token"]})
+    gone = await mail.client.post(
+        f"{API}/auth/refresh", json={"refresh_token": two["refresh_token"]}
+    )
     assert gone.status_code == 401
 
 
@@ -309,7 +317,9 @@ async def test_export_then_delete_my_account(mail: Mail) -> None:
     )
     assert deleted.status_code == 204
     assert (await mail.client.get(f"{API}/users/me", headers=bearer(tokens))).status_code == 401
-    again = await mail.client.post(f"{API}/auth/login", data={"username": email, "password": PASSWORD})
+    again = await mail.client.post(
+        f"{API}/auth/login", data={"username": email, "password": PASSWORD}
+    )
     assert again.status_code == 401
 
 

@@ -16,6 +16,7 @@ async def test_me_is_the_signed_in_user(client: AsyncClient) -> None:
         "email",
         "full_name",
         "is_active",
+        "role",
         "email_verified",
         "created_at",
     }

@@ -1,0 +1,165 @@
+"""The admin area: look users up, change their role, deactivate or reactivate them, resend their
+verification link or force a password reset, and read the audit trail. Admins only (403 for
+members); every change is an audit event."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+
+from app import crud
+from app.api.deps import MALFORMED_BODY, SIGNED_IN, CacheDep, CurrentUser, SessionDep
+from app.core import audit
+from app.core.permissions import require
+from app.jobs import accounts
+from app.jobs.queue import enqueue
+from app.models import (
+    MAX_OFFSET,
+    MAX_PAGE_SIZE,
+    AuditEventsPublic,
+    Message,
+    User,
+    UserAdminUpdate,
+    UserPublic,
+    UsersPublic,
+)
+
+router = APIRouter(prefix="/admin", tags=["admin"], responses={**SIGNED_IN, **MALFORMED_BODY})
+FORBIDDEN = {403: {"model": Message, "description": "Not an admin"}}
+NOT_FOUND = {404: {"model": Message, "description": "No such user"}}
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
+Reader = Annotated[CurrentUser, require("users:read")]
+Manager = Annotated[CurrentUser, require("users:manage")]
+Auditor = Annotated[CurrentUser, require("audit:read")]
+
+
+async def target(session: SessionDep, user_id: uuid.UUID) -> User:
+    user = await crud.get_user(session, user_id)
+    if user is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such user.")
+    return user
+
+
+@router.get("/users", response_model=UsersPublic, responses=FORBIDDEN)
+async def list_users(
+    _: Reader,
+    session: SessionDep,
+    q: Annotated[str | None, Query(max_length=254)] = None,
+    offset: Offset = 0,
+    limit: Limit = 50,
+) -> UsersPublic:
+    """Users whose email or name contains `q`, newest first."""
+    users, count = await crud.list_users(session, q, offset, limit)
+    data = [UserPublic.model_validate(user, from_attributes=True) for user in users]
+    return UsersPublic(data=data, count=count)
+
+
+@router.get("/users/{user_id}", response_model=UserPublic, responses={**FORBIDDEN, **NOT_FOUND})
+async def read_user(_: Reader, session: SessionDep, user_id: uuid.UUID) -> UserPublic:
+    return UserPublic.model_validate(await target(session, user_id), from_attributes=True)
+
+
+@router.patch(
+    "/users/{user_id}",
+    response_model=UserPublic,
+    responses={
+        **FORBIDDEN,
+        **NOT_FOUND,
+        409: {"model": Message, "description": "It would leave no active admin"},
+    },
+)
+async def update_user(
+    admin: Manager,
+    request: Request,
+    session: SessionDep,
+    cache: CacheDep,
+    user_id: uuid.UUID,
+    body: UserAdminUpdate,
+) -> UserPublic:
+    """Change a user's role, or deactivate (signed out at once, on their very next request) or
+    reactivate them."""
+    user = await target(session, user_id)
+    demoted = body.role is not None and body.role != "admin" and user.role == "admin"
+    deactivated = body.is_active is False and user.is_active
+    steps_down = (demoted or deactivated) and user.role == "admin" and user.is_active
+    if steps_down and await crud.count_active_admins(session) <= 1:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, "This is the last active admin: make another admin first."
+        )
+    changes = {"request": request, "actor_id": admin.id, "target_user_id": user.id}
+    if body.role is not None and body.role != user.role:
+        audit.record(session, audit.ROLE_CHANGED, **changes, old=user.role, new=body.role)
+        user.role = body.role
+    if body.is_active is not None and body.is_active != user.is_active:
+        kind = audit.REACTIVATED if body.is_active else audit.DEACTIVATED
+        audit.record(session, kind, **changes)
+        user.is_active = body.is_active
+    session.add(user)
+    if deactivated:
+        await crud.sign_out_everywhere(session, user)  # commits, the events with it
+    else:
+        await session.commit()
+    await cache.forget_owner_record(user.id)
+    return UserPublic.model_validate(user, from_attributes=True)
+
+
+@router.post(
+    "/users/{user_id}/verification",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Message,
+    responses={**FORBIDDEN, **NOT_FOUND},
+)
+async def resend_verification(
+    admin: Manager, request: Request, session: SessionDep, user_id: uuid.UUID
+) -> Message:
+    """Email the user a new verification link (nothing, if their address is verified)."""
+    user = await target(session, user_id)
+    await enqueue(session, accounts.send_verification, user_id=str(user.id))
+    audit.record(
+        session,
+        audit.VERIFICATION_RESENT,
+        request=request,
+        actor_id=admin.id,
+        target_user_id=user.id,
+    )
+    await session.commit()
+    return Message(detail="A new verification link is on its way.")
+
+
+@router.post(
+    "/users/{user_id}/password-reset",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Message,
+    responses={**FORBIDDEN, **NOT_FOUND},
+)
+async def force_password_reset(
+    admin: Manager, request: Request, session: SessionDep, cache: CacheDep, user_id: uuid.UUID
+) -> Message:
+    """Sign the user out everywhere and email them a reset link: they must choose a new password."""
+    user = await target(session, user_id)
+    await enqueue(session, accounts.password_reset_requested, email=user.email)
+    audit.record(
+        session,
+        audit.PASSWORD_RESET_FORCED,
+        request=request,
+        actor_id=admin.id,
+        target_user_id=user.id,
+    )
+    await crud.sign_out_everywhere(session, user)  # commits
+    await cache.forget_owner_record(user.id)
+    return Message(detail="The user is signed out and has a reset link on its way.")
+
+
+@router.get("/audit-events", response_model=AuditEventsPublic, responses=FORBIDDEN)
+async def list_audit_events(
+    _: Auditor,
+    session: SessionDep,
+    user_id: uuid.UUID | None = None,
+    kind: Annotated[str | None, Query(max_length=64)] = None,
+    offset: Offset = 0,
+    limit: Limit = 50,
+) -> AuditEventsPublic:
+    """Events by or about `user_id`, of `kind`, newest first."""
+    events, count = await crud.list_audit_events(session, user_id, kind, offset, limit)
+    return AuditEventsPublic.model_validate({"data": events, "count": count}, from_attributes=True)

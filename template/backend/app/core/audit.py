@@ -1,0 +1,54 @@
+"""The audit trail: `record(...)` adds an event to the session of the change it describes, so the
+event commits with the change, or not at all."""
+
+import uuid
+from typing import Any
+
+from fastapi import Request
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core.logs import request_id_var
+from app.models import AuditEvent
+
+# The kinds of event, one place: the admin page filters by them.
+SIGN_IN = "auth.sign_in"
+SIGN_IN_FAILED = "auth.sign_in_failed"
+PASSWORD_RESET = "auth.password_reset"  # noqa: S105  (an event kind, not a password)
+REGISTERED = "user.registered"
+PASSWORD_CHANGED = "user.password_changed"  # noqa: S105
+EMAIL_CHANGED = "user.email_changed"
+SIGNED_OUT_EVERYWHERE = "user.signed_out_everywhere"
+DELETED = "user.deleted"
+ROLE_CHANGED = "admin.role_changed"
+DEACTIVATED = "admin.user_deactivated"
+REACTIVATED = "admin.user_reactivated"
+VERIFICATION_RESENT = "admin.verification_resent"
+PASSWORD_RESET_FORCED = "admin.password_reset_forced"  # noqa: S105
+FIRST_ADMIN = "admin.first_admin"
+KINDS = (
+    SIGN_IN, SIGN_IN_FAILED, PASSWORD_RESET, REGISTERED, PASSWORD_CHANGED, EMAIL_CHANGED,
+    SIGNED_OUT_EVERYWHERE, DELETED, ROLE_CHANGED, DEACTIVATED, REACTIVATED, VERIFICATION_RESENT,
+    PASSWORD_RESET_FORCED, FIRST_ADMIN,
+)  # fmt: skip
+
+
+def record(
+    session: AsyncSession,
+    kind: str,
+    *,
+    request: Request | None = None,
+    actor_id: uuid.UUID | None = None,
+    target_user_id: uuid.UUID | None = None,
+    **detail: Any,
+) -> None:
+    """Add the event to `session`; the caller's commit writes it with the change."""
+    session.add(
+        AuditEvent(
+            kind=kind,
+            actor_id=actor_id,
+            target_user_id=target_user_id,
+            ip=request.client.host[:64] if request and request.client else None,
+            request_id=request_id_var.get(),
+            detail=detail,
+        )
+    )

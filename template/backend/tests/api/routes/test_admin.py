@@ -1,0 +1,234 @@
+"""The admin area: first admin, user lookup, roles, deactivation that takes effect at once, and an
+audit trail written in the same transaction as each change."""
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from httpx import AsyncClient
+from sqlmodel import col, select, update
+
+from app.core import audit
+from app.core.config import Settings
+from app.core.db import create_engine, create_sessionmaker
+from app.models import AuditEvent, User
+from tests.conftest import MakeApp
+from tests.utils import API, PASSWORD, Account, login, new_email, signup
+
+pytestmark = pytest.mark.anyio
+
+ADMIN_PASSWORD = "admin-horse-42"
+
+
+@pytest.fixture
+async def admin_app(make_app: MakeApp) -> AsyncIterator[tuple[AsyncClient, Account]]:
+    """An app started with FIRST_ADMIN_EMAIL, and that admin signed in."""
+    email = new_email()
+    async with make_app(first_admin_email=email, first_admin_password=ADMIN_PASSWORD) as (
+        _,
+        client,
+    ):
+        tokens = await login(client, email, ADMIN_PASSWORD)
+        yield (
+            client,
+            Account(email, ADMIN_PASSWORD, tokens["access_token"], tokens["refresh_token"]),
+        )
+
+
+async def events(settings: Settings, user_id: uuid.UUID) -> list[str]:
+    engine = create_engine(settings, pooled=False)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            rows = await session.exec(
+                select(AuditEvent.kind)
+                .where(col(AuditEvent.target_user_id) == user_id)
+                .order_by(col(AuditEvent.at))
+            )
+            return list(rows.all())
+    finally:
+        await engine.dispose()
+
+
+async def only_admin(settings: Settings, admin_id: uuid.UUID) -> None:
+    """Make `admin_id` the only admin of the shared test database (other tests make admins)."""
+    engine = create_engine(settings, pooled=False)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            await session.exec(
+                update(User)
+                .where(col(User.role) == "admin", col(User.id) != admin_id)
+                .values(role="member")
+            )
+            await session.commit()
+    finally:
+        await engine.dispose()
+
+
+async def me(client: AsyncClient, account: Account) -> dict:
+    response = await client.get(f"{API}/users/me", headers=account.headers)
+    return {"status": response.status_code, **(response.json() if response.is_success else {})}
+
+
+async def test_the_first_admin_is_created_once_and_an_existing_account_promoted(
+    make_app: MakeApp, settings: Settings
+) -> None:
+    email = new_email()
+    for _ in range(2):  # a restart changes nothing
+        async with make_app(first_admin_email=email, first_admin_password=ADMIN_PASSWORD) as (
+            _,
+            client,
+        ):
+            tokens = await login(client, email, ADMIN_PASSWORD)
+            account = Account(
+                email, ADMIN_PASSWORD, tokens["access_token"], tokens["refresh_token"]
+            )
+            profile = await me(client, account)
+            assert profile["role"] == "admin"
+            assert profile["email_verified"] is True
+    created_once = [audit.FIRST_ADMIN, audit.SIGN_IN, audit.SIGN_IN]
+    assert await events(settings, uuid.UUID(profile["id"])) == created_once
+
+    async with make_app() as (_, client):
+        member = await signup(client)
+    async with make_app(first_admin_email=member.email.upper()) as (_, client):
+        assert (await me(client, member))["role"] == "admin"
+        await login(client, member.email, PASSWORD)  # the password is the member's own still
+
+
+async def test_list_search_and_read_users(admin_app: tuple[AsyncClient, Account]) -> None:
+    client, admin = admin_app
+    member = await signup(client)
+    found = await client.get(
+        f"{API}/admin/users", params={"q": member.email.upper()}, headers=admin.headers
+    )
+    assert found.status_code == 200
+    assert [user["email"] for user in found.json()["data"]] == [member.email]
+    assert found.json()["count"] == 1
+    wildcard = await client.get(f"{API}/admin/users", params={"q": "%"}, headers=admin.headers)
+    assert wildcard.json()["count"] == 0  # % is a character to find, not a wildcard
+    user_id = found.json()["data"][0]["id"]
+    one = await client.get(f"{API}/admin/users/{user_id}", headers=admin.headers)
+    assert one.json()["email"] == member.email
+    missing = await client.get(f"{API}/admin/users/{uuid.uuid4()}", headers=admin.headers)
+    assert missing.status_code == 404
+
+
+async def test_deactivation_takes_effect_on_the_next_request_even_when_cached(
+    admin_app: tuple[AsyncClient, Account], settings: Settings
+) -> None:
+    client, admin = admin_app
+    member = await signup(client)
+    await me(client, member)
+    assert (await client.get(f"{API}/users/me", headers=member.headers)).headers["X-Cache"] == "HIT"
+    user_id = (await me(client, member))["id"]
+    off = await client.patch(
+        f"{API}/admin/users/{user_id}", json={"is_active": False}, headers=admin.headers
+    )
+    assert off.status_code == 200 and off.json()["is_active"] is False
+    assert (await me(client, member))["status"] in {401, 403}
+    refused = await client.post(
+        f"{API}/auth/login", data={"username": member.email, "password": PASSWORD}
+    )
+    assert refused.status_code == 403
+    on = await client.patch(
+        f"{API}/admin/users/{user_id}", json={"is_active": True}, headers=admin.headers
+    )
+    assert on.json()["is_active"] is True
+    await login(client, member.email)
+    assert await events(settings, uuid.UUID(user_id)) == [
+        audit.REGISTERED, audit.SIGN_IN, audit.DEACTIVATED, audit.REACTIVATED, audit.SIGN_IN
+    ]  # fmt: skip
+
+
+async def test_role_changes_and_the_last_admin_stays(
+    admin_app: tuple[AsyncClient, Account], settings: Settings
+) -> None:
+    client, admin = admin_app
+    admin_id = (await me(client, admin))["id"]
+    await only_admin(settings, uuid.UUID(admin_id))
+    for change in ({"role": "member"}, {"is_active": False}):
+        refused = await client.patch(
+            f"{API}/admin/users/{admin_id}", json=change, headers=admin.headers
+        )
+        assert refused.status_code == 409, change
+        assert "last active admin" in refused.json()["detail"]
+    member = await signup(client)
+    member_id = (await me(client, member))["id"]
+    promoted = await client.patch(
+        f"{API}/admin/users/{member_id}", json={"role": "admin"}, headers=admin.headers
+    )
+    assert promoted.json()["role"] == "admin"
+    # The new admin's very next request has the role (the cached record was dropped).
+    assert (await client.get(f"{API}/admin/users", headers=member.headers)).status_code == 200
+    # Now there are two, the first may step down.
+    down = await client.patch(
+        f"{API}/admin/users/{admin_id}", json={"role": "member"}, headers=admin.headers
+    )
+    assert down.status_code == 200
+    assert (await client.get(f"{API}/admin/users", headers=admin.headers)).status_code == 403
+    trail = await client.get(
+        f"{API}/admin/audit-events",
+        params={"user_id": member_id, "kind": audit.ROLE_CHANGED},
+        headers=member.headers,
+    )
+    assert [(e["kind"], e["detail"]) for e in trail.json()["data"]] == [
+        (audit.ROLE_CHANGED, {"old": "member", "new": "admin"})
+    ]
+    assert trail.json()["data"][0]["actor_id"] == admin_id
+    assert trail.json()["data"][0]["request_id"]
+
+
+async def test_a_forced_reset_signs_the_user_out(admin_app: tuple[AsyncClient, Account]) -> None:
+    client, admin = admin_app
+    member = await signup(client)
+    member_id = (await me(client, member))["id"]
+    forced = await client.post(
+        f"{API}/admin/users/{member_id}/password-reset", headers=admin.headers
+    )
+    assert forced.status_code == 202
+    assert (await me(client, member))["status"] == 401
+    resent = await client.post(f"{API}/admin/users/{member_id}/verification", headers=admin.headers)
+    assert resent.status_code == 202
+
+
+async def test_an_event_rolls_back_with_its_change(settings: Settings) -> None:
+    engine = create_engine(settings, pooled=False)
+    user = User(email=new_email(), hashed_password="x")
+    try:
+        async with create_sessionmaker(engine)() as session:
+            session.add(user)
+            audit.record(session, audit.ROLE_CHANGED, target_user_id=user.id, old="a", new="b")
+            await session.flush()
+            await session.rollback()  # the change failed: its event must not stay
+    finally:
+        await engine.dispose()
+    assert await events(settings, user.id) == []
+
+
+async def test_events_hold_no_password_or_token(
+    admin_app: tuple[AsyncClient, Account], settings: Settings
+) -> None:
+    client, admin = admin_app
+    member = await signup(client)
+    await client.post(
+        f"{API}/auth/login", data={"username": member.email, "password": "wrong-pass-1"}
+    )
+    await client.post(
+        f"{API}/users/me/password",
+        json={"current_password": PASSWORD, "new_password": "newer-horse-55"},
+        headers=member.headers,
+    )
+    trail = await client.get(
+        f"{API}/admin/audit-events", headers=admin.headers, params={"limit": 100}
+    )
+    text = trail.text
+    for secret in (
+        PASSWORD,
+        "wrong-pass-1",
+        "newer-horse-55",
+        member.access_token,
+        member.refresh_token,
+    ):
+        assert secret not in text
+    kinds = {event["kind"] for event in trail.json()["data"]}
+    assert {audit.SIGN_IN_FAILED, audit.PASSWORD_CHANGED} <= kinds
