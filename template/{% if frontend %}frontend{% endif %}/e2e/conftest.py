@@ -1,26 +1,40 @@
 """Browser tests: Chromium drives the app served by nginx (nginx/nginx.conf) before the real API.
 
 The API runs on TEST_DATABASE_URL / TEST_REDIS_URL when they are set (as in CI), else on a fresh
-SQLite file with the in-process cache. Set E2E_BASE_URL to test a stack that is already running
-instead (`docker compose up`: http://127.0.0.1:8080). Chromium comes from CHROMIUM_PATH, else
-/usr/bin/chromium when it exists, else Playwright's own (`playwright install chromium`).
+SQLite file with the in-process cache. On PostgreSQL the job worker (`python -m app.worker`) runs
+beside it, as in production, and sends the emails; on SQLite the API sends them itself. Either way
+they go to a real SMTP server started here (aiosmtpd), whose `inbox` the tests read, and the links
+in them point at the nginx the browser uses. Set E2E_BASE_URL to test a stack that is already
+running instead (`docker compose up`: http://127.0.0.1:8080; tests that read emails skip).
+Chromium comes from CHROMIUM_PATH, else /usr/bin/chromium when it exists, else Playwright's own
+(`playwright install chromium`).
 """
 
 from __future__ import annotations
 
+import email
+import email.policy
+import html
 import os
+import re
 import shutil
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.sync_api import Page
+from aiosmtpd.controller import Controller
+from playwright.sync_api import APIRequestContext, Page
 
 E2E_DIR = Path(__file__).resolve().parent
 FRONTEND_DIR = E2E_DIR.parent
@@ -31,6 +45,9 @@ NGINX_DIR = PROJECT_DIR / "nginx"
 SCREENSHOTS_DIR = E2E_DIR / "screenshots"
 LOGS_DIR = E2E_DIR / "test-results"
 STARTUP_SECONDS = 30
+PASSWORD = "correct-horse-42"  # noqa: S105 (the test accounts' password)
+# Sending is a background job: it may wait for the worker's next poll and a retry or two.
+MAIL_SECONDS = 30
 
 
 def free_port() -> int:
@@ -67,18 +84,101 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
+class Inbox:
+    """What the test SMTP server received: an aiosmtpd handler the tests read from."""
+
+    def __init__(self) -> None:
+        self.port = 0  # the server's, once it listens
+        self.messages: list[EmailMessage] = []
+        self._read: set[int] = set()
+        self._arrived = threading.Condition()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        with self._arrived:
+            self.messages.append(message)
+            self._arrived.notify_all()
+        return "250 Message accepted for delivery"
+
+    def link(self, to: str, path: str) -> str:
+        """The link to `path` (/verify-email, /reset-password) in the next unread message to `to`
+        that has one, waiting for it to arrive; the message is then read."""
+        pattern = re.compile(rf"https?://[^\s\"'<>]+{re.escape(path)}\?token=[^\s\"'<>]+")
+        deadline = time.monotonic() + MAIL_SECONDS
+        with self._arrived:
+            while True:
+                for index, message in enumerate(self.messages):
+                    if index in self._read or to.lower() not in str(message["To"]).lower():
+                        continue
+                    if found := pattern.search(text_of(message)):
+                        self._read.add(index)
+                        return html.unescape(found.group())
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    seen = [f"{m['To']}: {m['Subject']}" for m in self.messages]
+                    pytest.fail(f"no email to {to} with a {path} link in {MAIL_SECONDS}s: {seen}")
+                self._arrived.wait(remaining)
+
+    def count(self, to: str) -> int:
+        with self._arrived:
+            return sum(to.lower() in str(message["To"]).lower() for message in self.messages)
+
+
+def text_of(message: EmailMessage) -> str:
+    """The message's plain-text body (else its HTML)."""
+    body = message.get_body(preferencelist=("plain", "html"))
+    return body.get_content() if body is not None else ""
+
+
 @pytest.fixture(scope="session")
-def api_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """The API's environment: the backend's own virtualenv, the test database (migrated)."""
+def inbox() -> Iterator[Inbox]:
+    """A real SMTP server on 127.0.0.1 (no TLS, no login) that keeps every message it receives."""
+    if "E2E_BASE_URL" in os.environ:
+        pytest.skip("E2E_BASE_URL: that stack sends its emails elsewhere")
+    handler = Inbox()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    handler.port = controller.port
+    yield handler
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+def web_port() -> int:
+    """The port of the nginx the browser uses, chosen first: the API's email links name it."""
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def api_env(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest, web_port: int
+) -> dict[str, str]:
+    """The API's environment: the backend's own virtualenv, the test database (migrated), email
+    to the test SMTP server with links to the test's nginx, and addresses confirmed to sign in."""
     LOGS_DIR.mkdir(exist_ok=True)
     env = {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
     database = tmp_path_factory.mktemp("api") / "e2e.sqlite3"
     env |= {
         "ENVIRONMENT": "test",
         "DATABASE_URL": os.environ.get("TEST_DATABASE_URL", f"sqlite+aiosqlite:///{database}"),
-        # These tests sign in right after registering: no inbox to verify an address from.
-        "REQUIRE_VERIFIED_EMAIL": "false",
+        "PUBLIC_URL": f"http://127.0.0.1:{web_port}",
+        # As mvp and growth run: an address is confirmed (from the inbox below) before signing in.
+        "REQUIRE_VERIFIED_EMAIL": "true",
+        # Every test signs up and in from 127.0.0.1, far more often than a person: the limits are
+        # the API tests' subject (backend/tests), not these.
+        "RATE_LIMIT__LOGIN_PER_MINUTE": "1000",
+        "RATE_LIMIT__ACCOUNT_PER_MINUTE": "1000",
+        "RATE_LIMIT__ACCOUNT_PER_EMAIL_PER_MINUTE": "100",
     }
+    if "E2E_BASE_URL" not in os.environ:
+        inbox: Inbox = request.getfixturevalue("inbox")
+        env |= {
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(inbox.port),
+            "SMTP_TLS": "none",
+            "EMAILS_FROM": "app@example.com",
+        }
     if "TEST_REDIS_URL" in os.environ:
         env["REDIS_URL"] = os.environ["TEST_REDIS_URL"]
     subprocess.run(
@@ -97,11 +197,26 @@ def start_api(env: dict[str, str], name: str) -> tuple[int, subprocess.Popen[byt
     return port, process
 
 
+def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """`python -m app.worker` (PostgreSQL only), once its metrics port answers."""
+    port = free_port()
+    log = LOGS_DIR / "worker.log"
+    worker_env = {**env, "API_HOST": "127.0.0.1", "METRICS_PORT": str(port)}
+    process = start(["uv", "run", "python", "-m", "app.worker"], log, BACKEND_DIR, worker_env)
+    wait_until_up(f"http://127.0.0.1:{port}/metrics", process, log)
+    return process
+
+
 @pytest.fixture(scope="session")
 def api_port(api_env: dict[str, str]) -> Iterator[int]:
+    """The API, and on PostgreSQL the job worker that sends its emails."""
+    on_sqlite = api_env["DATABASE_URL"].startswith("sqlite")
+    worker = None if on_sqlite else start_worker(api_env)
     port, process = start_api(api_env, "api")
     yield port
     stop(process)
+    if worker is not None:
+        stop(worker)
 
 
 @pytest.fixture
@@ -154,16 +269,16 @@ def nginx_config(directory: Path, port: int, api_port: int, site: Path) -> Path:
 @pytest.fixture(scope="session")
 def start_web_server(
     api_port: int, site_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Callable[[], WebServer]]:
+) -> Iterator[Callable[..., WebServer]]:
     """Starts nginx with the project's config; every server started is stopped at the end."""
     nginx = shutil.which(os.environ.get("NGINX_PATH", "nginx"))
     if nginx is None:
         pytest.fail("nginx not found: install nginx or set NGINX_PATH")
     started: list[WebServer] = []
 
-    def start_one() -> WebServer:
+    def start_one(port: int | None = None) -> WebServer:
         directory = tmp_path_factory.mktemp("nginx")
-        port = free_port()
+        port = port or free_port()
         config = nginx_config(directory, port, api_port, site_dir)
         # As root, nginx's workers would switch to "nobody", who may not read this checkout.
         user = " user root;" if os.geteuid() == 0 else ""
@@ -185,7 +300,8 @@ def base_url(request: pytest.FixtureRequest) -> str:
     """Where the browser goes: E2E_BASE_URL, else nginx started here (in front of the API)."""
     if url := os.environ.get("E2E_BASE_URL"):
         return url.rstrip("/")
-    return request.getfixturevalue("start_web_server")().url
+    web_port = request.getfixturevalue("web_port")
+    return request.getfixturevalue("start_web_server")(web_port).url
 
 
 @pytest.fixture(scope="session")
@@ -237,3 +353,34 @@ def screenshot(page: Page, name: str) -> Path:
     path = SCREENSHOTS_DIR / f"{name}.png"
     page.screenshot(path=path, full_page=True)
     return path
+
+
+def new_email() -> str:
+    return f"e2e-{uuid.uuid4().hex[:12]}@example.com"
+
+
+def register_through_api(request: APIRequestContext, email: str) -> None:
+    response = request.post("/api/v1/auth/register", data={"email": email, "password": PASSWORD})
+    assert response.status == 201, response.text()
+
+
+def token_of(link: str) -> str:
+    return urllib.parse.parse_qs(urllib.parse.urlsplit(link).query)["token"][0]
+
+
+def create_account(request: APIRequestContext, inbox: Inbox) -> str:
+    """A new account with its address confirmed (through the emailed link's token): its email."""
+    email = new_email()
+    register_through_api(request, email)
+    token = token_of(inbox.link(email, "/verify-email"))
+    response = request.post("/api/v1/auth/verify-email", data={"token": token})
+    assert response.status == 200, response.text()
+    return email
+
+
+def sign_in(page: Page, email: str, password: str = PASSWORD, base_url: str = "") -> None:
+    """Sign in through the form; `base_url` names another server than the test's default."""
+    page.goto(f"{base_url}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()

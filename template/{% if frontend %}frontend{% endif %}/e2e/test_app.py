@@ -6,43 +6,47 @@ import base64
 import hashlib
 import os
 import re
-import uuid
 from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import APIRequestContext, Browser, Page, Route, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
-from conftest import FRONTEND_DIR, WebServer, screenshot, wait_for_service_worker
-
-PASSWORD = "correct-horse-42"  # noqa: S105 (the test accounts' password)
-
-
-def new_email() -> str:
-    return f"e2e-{uuid.uuid4().hex[:12]}@example.com"
-
-
-def register_through_api(request: APIRequestContext, email: str) -> None:
-    response = request.post("/api/v1/auth/register", data={"email": email, "password": PASSWORD})
-    assert response.status == 201, response.text()
-
-
-def sign_in(page: Page, email: str, password: str = PASSWORD, base_url: str = "") -> None:
-    """Sign in through the form; `base_url` names another server than the test's default."""
-    page.goto(f"{base_url}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+from conftest import (
+    FRONTEND_DIR,
+    PASSWORD,
+    Inbox,
+    WebServer,
+    create_account,
+    new_email,
+    register_through_api,
+    screenshot,
+    sign_in,
+    wait_for_service_worker,
+)
 
 
-def test_register_sign_in_and_manage_items(page: Page) -> None:
+def test_register_confirm_the_email_sign_in_and_manage_items(page: Page, inbox: Inbox) -> None:
     email = new_email()
     page.goto("/")
     expect(page).to_have_url(re.compile(r"/login$"))
+    screenshot(page, "login")
     page.get_by_role("link", name="Create an account").click()
     page.get_by_label("Name (optional)").fill("Ada Lovelace")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
+    # The address must be confirmed before the first sign-in.
+    expect(page.get_by_test_id("check-inbox")).to_contain_text(email)
+    screenshot(page, "register-check-your-inbox")
+
+    page.goto(inbox.link(email, "/verify-email"))
+    expect(page.get_by_role("heading", name="Email address confirmed")).to_be_visible()
+    screenshot(page, "verify-email-confirmed")
+    page.locator("verify-email").get_by_role("link", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/login$"))
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_test_id("signed-in-as")).to_have_text("Ada Lovelace")
     expect(page).to_have_url(re.compile(r"/items$"))
 
@@ -78,37 +82,44 @@ def test_register_sign_in_and_manage_items(page: Page) -> None:
     expect(page).to_have_url(re.compile(r"/login$"))
 
 
-def test_a_wrong_password_shows_the_apis_error(page: Page) -> None:
+def test_a_wrong_password_shows_the_apis_error_as_a_sentence(page: Page) -> None:
     email = new_email()
     register_through_api(page.request, email)
     answer = page.request.post(
         "/api/v1/auth/login", form={"username": email, "password": "not-the-password-1"}
     )
     assert answer.status == 401
+    detail = answer.json()["detail"].rstrip(".")
     sign_in(page, email, "not-the-password-2")
-    expect(page.get_by_role("alert")).to_have_text(answer.json()["detail"])
+    expect(page.get_by_role("alert")).to_have_text(f"{detail}.")
     expect(page.get_by_test_id("signed-in-as")).to_have_count(0)
 
 
-def test_registration_shows_the_apis_field_errors_inline(page: Page) -> None:
-    weak = {"email": new_email(), "password": "password"}
-    answer = page.request.post("/api/v1/auth/register", data=weak)
-    assert answer.status == 422
-    message = answer.json()["detail"][0]["msg"].removeprefix("Value error, ")
+def test_registration_shows_readable_field_errors_inline(page: Page) -> None:
     page.goto("/register")
-    page.get_by_label("Email").fill(weak["email"])
-    page.get_by_label("Password").fill(weak["password"])
+    page.get_by_label("Email").fill("not-an-address")
+    page.get_by_label("Password").fill("short1")
     page.get_by_role("button", name="Create account").click()
-    expect(page.locator("label", has_text="Password").locator(".field-error")).to_have_text(message)
+    errors = page.locator(".field-error")
+    # Not pydantic's "String should have at least 8 characters".
+    expect(page.locator("label", has_text="Password").locator(".field-error")).to_have_text(
+        "This password is too short. "
+        "Use at least 8 characters, with letters and at least one digit or symbol."
+    )
+    expect(page.locator("label", has_text="Email").locator(".field-error")).to_have_text(
+        "Enter an email address such as name@example.com."
+    )
+    expect(errors).to_have_count(2)
     screenshot(page, "register-field-error")
 
 
-def test_an_expired_access_token_is_refreshed_once(browser: Browser, base_url: str) -> None:
+def test_an_expired_access_token_is_refreshed_once(
+    browser: Browser, base_url: str, inbox: Inbox
+) -> None:
     # No service worker here, so that page.route() sees every request the page makes.
     context = browser.new_context(base_url=base_url, service_workers="block")
     page = context.new_page()
-    email = new_email()
-    register_through_api(page.request, email)
+    email = create_account(page.request, inbox)
     sign_in(page, email)
     expect(page.get_by_text("No items yet.")).to_be_visible()
 
@@ -133,11 +144,10 @@ def test_an_expired_access_token_is_refreshed_once(browser: Browser, base_url: s
 
 @pytest.mark.skipif("E2E_BASE_URL" in os.environ, reason="stops its own web server")
 def test_the_shell_loads_offline_with_the_offline_banner(
-    page: Page, start_web_server: Callable[[], WebServer]
+    page: Page, start_web_server: Callable[[], WebServer], inbox: Inbox
 ) -> None:
     server = start_web_server()  # its own nginx, which this test stops
-    email = new_email()
-    register_through_api(page.request, email)
+    email = create_account(page.request, inbox)
     sign_in(page, email, base_url=server.url)
     page.get_by_label("Title").fill("Readable offline")
     page.get_by_role("button", name="Add item").click()
@@ -185,10 +195,9 @@ def test_the_csp_allows_the_import_map(page: Page) -> None:
     )
 
 
-def test_make_dev_serves_the_app_from_the_api(page: Page, make_dev_url: str) -> None:
+def test_make_dev_serves_the_app_from_the_api(page: Page, make_dev_url: str, inbox: Inbox) -> None:
     """One process in development: the API serves the app, under the same CSP as nginx's."""
-    email = new_email()
-    register_through_api(page.request, email)
+    email = create_account(page.request, inbox)
     sign_in(page, email, base_url=make_dev_url)
     expect(page.get_by_test_id("signed-in-as")).to_have_text(email)
     expect(page).to_have_url(f"{make_dev_url}/items")

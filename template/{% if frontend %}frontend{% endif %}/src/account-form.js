@@ -1,9 +1,13 @@
-// What the sign-in and registration forms share: their state, a labelled input with the API's
-// message for it, and announcing the signed-in user once the form's work is done.
+// What the account forms share: their state, a labelled input with the API's message for it, the
+// form's error and success messages, and announcing the signed-in user once a form signed one in.
 import { LitElement, html } from "lit";
 import { formStyles } from "./styles.js";
 
-export function field({ name, label, type, autocomplete, message, required = false }) {
+// A hint, or the error that replaces it, sits inside the label: read out with the field's name.
+export function field({ name, label, type, autocomplete, message, required = false, hint = "" }) {
+  let note = "";
+  if (message) note = html`<span class="field-error">${message}</span>`;
+  else if (hint) note = html`<span class="hint">${hint}</span>`;
   return html`
     <label>
       ${label}
@@ -14,7 +18,7 @@ export function field({ name, label, type, autocomplete, message, required = fal
         ?required=${required}
         aria-invalid=${Boolean(message)}
       />
-      ${message ? html`<span class="field-error">${message}</span>` : ""}
+      ${note}
     </label>
   `;
 }
@@ -24,6 +28,7 @@ export class AccountForm extends LitElement {
     busy: { state: true },
     error: { state: true },
     fieldErrors: { state: true },
+    notice: { state: true },
   };
 
   static styles = formStyles;
@@ -33,22 +38,48 @@ export class AccountForm extends LitElement {
     this.busy = false;
     this.error = "";
     this.fieldErrors = {};
+    this.notice = "";
+    // The HTTP status of the last failure (0 offline), for forms that offer a way on.
+    this.errorStatus = null;
   }
 
-  // Runs `work` (it resolves to the signed-in user) with the form busy and announces
-  // "signed-in"; or shows the API's messages, `toFields` naming the field each belongs to.
-  async signInWith(work, toFields = (fieldErrors) => fieldErrors) {
+  // Runs `work` with the form busy; shows the API's messages on failure, `toFields` naming the
+  // field each belongs to. Resolves to whether the work succeeded.
+  async attempt(work, toFields = (fieldErrors) => fieldErrors) {
     this.busy = true;
+    this.error = "";
+    this.fieldErrors = {};
+    this.notice = "";
+    this.errorStatus = null;
     try {
-      const user = await work();
-      this.dispatchEvent(
-        new CustomEvent("signed-in", { detail: { user }, bubbles: true, composed: true }),
-      );
+      await work();
+      return true;
     } catch (error) {
       this.error = error.message;
+      this.errorStatus = error.status ?? null;
       this.fieldErrors = toFields(error.fieldErrors ?? {});
+      return false;
     } finally {
       this.busy = false;
     }
+  }
+
+  // Runs `work` (it resolves to the signed-in user) and announces "signed-in".
+  async signInWith(work, toFields) {
+    let user = null;
+    if (await this.attempt(async () => (user = await work()), toFields)) {
+      this.dispatchEvent(
+        new CustomEvent("signed-in", { detail: { user }, bubbles: true, composed: true }),
+      );
+    }
+  }
+
+  // The form's own error (an alert) and its success message (a polite live region).
+  errorMessage() {
+    return this.error ? html`<p class="form-error" role="alert">${this.error}</p>` : "";
+  }
+
+  noticeMessage() {
+    return html`<p class="notice" role="status">${this.notice}</p>`;
   }
 }

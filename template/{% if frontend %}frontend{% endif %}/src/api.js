@@ -1,4 +1,5 @@
 // The API client: JSON in and out, the access token attached, one token refresh on a 401.
+import { describe, fieldErrors } from "./errors.js";
 import { appStore } from "./store.js";
 
 const BASE = "/api/v1";
@@ -16,25 +17,6 @@ export class ApiError extends Error {
     this.status = status;
     this.fieldErrors = fieldErrors(detail);
   }
-}
-
-function describe(status, detail, retryAfter) {
-  if (status === 0) return "You are offline. Try again when the connection is back.";
-  if (status === 429) return `Too many attempts. Try again in ${retryAfter ?? "a few"} seconds.`;
-  if (typeof detail === "string") return detail;
-  if (Array.isArray(detail)) return "Please correct the highlighted fields.";
-  return `The server answered ${status}.`;
-}
-
-// FastAPI's 422 body: [{loc: ["body", "password"], msg: "..."}] becomes {password: "..."}.
-function fieldErrors(detail) {
-  if (!Array.isArray(detail)) return {};
-  const errors = {};
-  for (const { loc = [], msg = "" } of detail) {
-    const field = loc.length > 1 ? loc.at(-1) : "form";
-    errors[field] ??= msg.replace(/^Value error, /, "");
-  }
-  return errors;
 }
 
 export const hasSavedSession = () => localStorage.getItem(REFRESH_TOKEN_KEY) !== null;
@@ -96,13 +78,17 @@ function refreshOnce() {
   return refreshInFlight;
 }
 
-export async function request(path, options = {}) {
+async function sendWithRefresh(path, options = {}) {
   let response = await send(path, options);
   if (response.status === 401 && options.auth !== false && (await refreshOnce())) {
     response = await send(path, options);
   }
   if (response.status === 401 && options.auth !== false) appStore.set({ user: null });
-  return parse(response);
+  return response;
+}
+
+export async function request(path, options = {}) {
+  return parse(await sendWithRefresh(path, options));
 }
 
 export async function register({ email, password, full_name }) {
@@ -141,13 +127,61 @@ function forgetTokens() {
   localStorage.removeItem(REFRESH_TOKEN_KEY);
 }
 
-export async function signOut() {
+// This browser's session is over: tokens gone, and the cached API answers, which belong to the
+// user who just left (see sw.js).
+async function endSession() {
   forgetTokens();
-  // Cached API answers belong to the user who just left: drop them (see sw.js).
   if ("caches" in globalThis) {
     for (const name of await caches.keys()) if (name.startsWith("api-")) await caches.delete(name);
   }
 }
+
+export async function signOut() {
+  const refresh_token = localStorage.getItem(REFRESH_TOKEN_KEY);
+  await endSession();
+  // The API forgets the token too; offline, it simply expires.
+  if (refresh_token) {
+    await send("/auth/logout", { method: "POST", json: { refresh_token }, auth: false }).catch(
+      () => null,
+    );
+  }
+}
+
+const post = (path, json, auth = false) => request(path, { method: "POST", json, auth });
+
+// The account's lifecycle: confirming the address, resetting and changing the password, leaving.
+export const account = {
+  verifyEmail: (token) => post("/auth/verify-email", { token }),
+  resendVerification: (email) => post("/auth/verify-email/resend", { email }),
+  requestPasswordReset: (email) => post("/auth/password-reset/request", { email }),
+  // Every session of the user ends, this browser's included.
+  async resetPassword(token, new_password) {
+    const answer = await post("/auth/password-reset/confirm", { token, new_password });
+    await endSession();
+    return answer;
+  },
+  // The API signs out every other session and hands this one a new pair.
+  async changePassword(current_password, new_password) {
+    saveTokens(await post("/users/me/password", { current_password, new_password }, true));
+  },
+  changeEmail: (new_email, password) => post("/users/me/email", { new_email, password }, true),
+  async signOutEverywhere() {
+    await request("/auth/logout-all", { method: "POST" });
+    await endSession();
+  },
+  // The user's data as the API's JSON file: {blob, filename}.
+  async exportData() {
+    const response = await sendWithRefresh("/users/me/export");
+    if (!response.ok) await parse(response); // throws the API's error
+    const disposition = response.headers.get("Content-Disposition") ?? "";
+    const filename = /filename="?([^";]+)"?/.exec(disposition)?.[1] ?? "my-data.json";
+    return { blob: await response.blob(), filename };
+  },
+  async deleteAccount(password) {
+    await post("/users/me/delete", { password }, true);
+    await endSession();
+  },
+};
 
 export const items = {
   list: (offset = 0, limit = 50) => request(`/items?offset=${offset}&limit=${limit}`),

@@ -49,6 +49,8 @@ export const appStore = new Store({
   online: navigator.onLine,
   // False until the saved session (if any) has been restored, so pages do not flash "signed out".
   ready: false,
+  // A message for the next page, after one that ended (the session ended, the account deleted).
+  notice: "",
 });
 
 addEventListener("online", () => appStore.set({ online: true }));

@@ -41,6 +41,19 @@ export const formStyles = css`
     font-size: 0.9rem;
     margin: 0;
   }
+  /* Always in the page (empty, it takes no room), so screen readers announce what appears. */
+  .notice {
+    margin: 0;
+    color: var(--success);
+  }
+  .notice:not(:empty) {
+    margin-top: 1rem;
+  }
+  .hint {
+    font-weight: 400;
+    font-size: 0.9rem;
+    margin: 0;
+  }
   button {
     font: inherit;
     font-weight: 600;

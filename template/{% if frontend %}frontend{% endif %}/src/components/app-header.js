@@ -34,6 +34,7 @@ export class AppHeader extends LitElement {
     }
     .who {
       display: flex;
+      flex-wrap: wrap;
       align-items: center;
       gap: 0.75rem;
     }
@@ -71,6 +72,7 @@ export class AppHeader extends LitElement {
           this.user
             ? html`<div class="who">
                 <span data-testid="signed-in-as">${this.user.full_name || this.user.email}</span>
+                ${this.#link("/items", "Items")} ${this.#link("/account", "Account")}
                 <button @click=${this.#signOut}>Sign out</button>
               </div>`
             : html`<nav class="who">

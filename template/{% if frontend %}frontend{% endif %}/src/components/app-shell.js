@@ -8,23 +8,45 @@ import "./login-form.js";
 import "./register-form.js";
 import "./items-page.js";
 
-// path -> whether the page needs a signed-in user
+// path -> who may see the page: "guest" (signed out), "user" (signed in) or "anyone". The links
+// in the API's emails open /verify-email and /reset-password (nginx serves index.html for both).
 const ROUTES = {
-  "/login": false,
-  "/register": false,
-  "/items": true,
+  "/login": "guest",
+  "/register": "guest",
+  "/forgot-password": "guest",
+  "/reset-password": "anyone",
+  "/verify-email": "anyone",
+  "/items": "user",
+  "/account": "user",
+};
+
+// Pages few visits open load when first shown, so the first visit downloads less (sw.js still
+// precaches them for offline use).
+const LATER_PAGES = {
+  "/forgot-password": () => import("./forgot-password.js"),
+  "/reset-password": () => import("./reset-password.js"),
+  "/verify-email": () => import("./verify-email.js"),
+  "/account": () => import("./account-page.js"),
 };
 
 export class AppShell extends LitElement {
   static properties = {
     appName: { attribute: "app-name" },
     path: { state: true },
+    pageError: { state: true },
   };
 
   static styles = css`
     :host {
       display: block;
       min-height: 100vh;
+    }
+    .notice {
+      color: var(--success);
+      margin: 0;
+    }
+    .notice:not(:empty) {
+      margin-bottom: 1rem;
     }
     main {
       max-width: 40rem;
@@ -43,6 +65,7 @@ export class AppShell extends LitElement {
   `;
 
   #store = new StoreController(this, appStore);
+  #pageLoaded = null;
 
   constructor() {
     super();
@@ -73,12 +96,14 @@ export class AppShell extends LitElement {
     const link = event.composedPath().find((node) => node instanceof HTMLAnchorElement);
     if (!link || link.origin !== location.origin || event.ctrlKey || event.metaKey) return;
     event.preventDefault();
-    this.navigate(link.pathname);
+    this.navigate(link.pathname + link.search);
   };
 
-  navigate(path) {
-    if (path !== location.pathname) history.pushState(null, "", path);
-    this.path = path;
+  // `url`: a path, with its query string if any (the pages read theirs from location).
+  navigate(url) {
+    if (url !== location.pathname + location.search) history.pushState(null, "", url);
+    if (appStore.state.notice) appStore.set({ notice: "" });
+    this.path = location.pathname;
   }
 
   // The page to show: unknown paths and guarded pages lead somewhere sensible.
@@ -86,8 +111,8 @@ export class AppShell extends LitElement {
     const { user } = this.#store.state;
     const home = user ? "/items" : "/login";
     if (this.path === "/" || !(this.path in ROUTES)) return home;
-    if (ROUTES[this.path] && !user) return "/login";
-    if (!ROUTES[this.path] && user) return "/items";
+    if (ROUTES[this.path] === "user" && !user) return "/login";
+    if (ROUTES[this.path] === "guest" && user) return "/items";
     return this.path;
   }
 
@@ -98,6 +123,12 @@ export class AppShell extends LitElement {
       history.replaceState(null, "", target);
       this.path = target;
     }
+    if (this.path !== this.#pageLoaded) {
+      this.#pageLoaded = this.path;
+      this.pageError = false;
+      // The page's element upgrades itself once its module has run.
+      LATER_PAGES[this.path]?.().catch(() => (this.pageError = true));
+    }
   }
 
   async #onSignOut() {
@@ -106,26 +137,46 @@ export class AppShell extends LitElement {
     this.navigate("/login");
   }
 
+  // The account page ended every session (or the account): say so on the sign-in page.
+  #onSessionEnded(event) {
+    appStore.set({ user: null });
+    this.navigate("/login");
+    appStore.set({ notice: event.detail.notice });
+  }
+
   #onSignedIn(event) {
     appStore.set({ user: event.detail.user });
     this.navigate("/items");
   }
 
   #page() {
+    if (this.pageError) {
+      return html`<p role="alert">
+        This page could not load. Check your connection, then reload.
+      </p>`;
+    }
     switch (this.path) {
       case "/login":
         return html`<login-form @signed-in=${this.#onSignedIn}></login-form>`;
       case "/register":
         return html`<register-form @signed-in=${this.#onSignedIn}></register-form>`;
+      case "/forgot-password":
+        return html`<forgot-password></forgot-password>`;
+      case "/reset-password":
+        return html`<reset-password></reset-password>`;
+      case "/verify-email":
+        return html`<verify-email></verify-email>`;
       case "/items":
         return html`<items-page></items-page>`;
+      case "/account":
+        return html`<account-page @session-ended=${this.#onSessionEnded}></account-page>`;
       default:
         return html``;
     }
   }
 
   render() {
-    const { user, online, ready } = this.#store.state;
+    const { user, online, ready, notice } = this.#store.state;
     return html`
       <app-header
         .appName=${this.appName}
@@ -135,6 +186,7 @@ export class AppShell extends LitElement {
       ></app-header>
       <offline-banner ?hidden=${online}></offline-banner>
       <main>
+        <p class="notice" role="status">${notice}</p>
         <div class="card">${ready ? this.#page() : html`<p>Loading…</p>`}</div>
       </main>
     `;

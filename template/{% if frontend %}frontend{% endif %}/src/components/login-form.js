@@ -1,17 +1,35 @@
-// Sign in with email and password; the API's own error messages show inline.
+// Sign in with email and password; the API's own error messages show inline. An address that is
+// not confirmed yet (403) gets a way to have the confirmation link sent again.
 import { html } from "lit";
 import { AccountForm, field } from "../account-form.js";
-import { signIn } from "../api.js";
+import { account, signIn } from "../api.js";
 
 export class LoginForm extends AccountForm {
-  #submit(event) {
+  static properties = { ...AccountForm.properties, unconfirmed: { state: true } };
+
+  constructor() {
+    super();
+    // The address the API refused to sign in until it is confirmed.
+    this.unconfirmed = "";
+  }
+
+  async #submit(event) {
     event.preventDefault();
     const data = new FormData(event.target);
-    return this.signInWith(
-      () => signIn(data.get("email"), data.get("password")),
+    const email = data.get("email");
+    await this.signInWith(
+      () => signIn(email, data.get("password")),
       // The login form posts OAuth2's `username`: its errors belong to the email field.
       ({ username, ...rest }) => ({ email: username, ...rest }),
     );
+    this.unconfirmed = this.errorStatus === 403 ? email : "";
+  }
+
+  async #resend() {
+    const email = this.unconfirmed;
+    if (await this.attempt(() => account.resendVerification(email))) {
+      this.notice = `We sent a new confirmation link to ${email}. Open it, then sign in.`;
+    }
   }
 
   render() {
@@ -35,9 +53,23 @@ export class LoginForm extends AccountForm {
           message: errors.password,
           required: true,
         })}
-        ${this.error ? html`<p class="form-error" role="alert">${this.error}</p>` : ""}
+        ${this.errorMessage()}
+        ${
+          this.unconfirmed
+            ? html`<button
+                type="button"
+                class="secondary"
+                @click=${this.#resend}
+                ?disabled=${this.busy}
+              >
+                Send the confirmation link again
+              </button>`
+            : ""
+        }
         <button type="submit" ?disabled=${this.busy}>Sign in</button>
       </form>
+      ${this.noticeMessage()}
+      <p><a href="/forgot-password">Forgot your password?</a></p>
       <p>New here? <a href="/register">Create an account</a></p>
     `;
   }

@@ -1,24 +1,64 @@
 // Create an account, then sign in with it; the API's validation messages show next to each field.
+// When the API will not sign the new account in yet (the address needs confirming), the form
+// says to check the inbox: the same for a new address and a taken one, whose owner gets an email.
 import { html } from "lit";
 import { AccountForm, field } from "../account-form.js";
-import { register, signIn } from "../api.js";
+import { account, register, signIn } from "../api.js";
+import { PASSWORD_RULE } from "../errors.js";
 
 export class RegisterForm extends AccountForm {
-  #submit(event) {
+  static properties = { ...AccountForm.properties, inbox: { state: true } };
+
+  constructor() {
+    super();
+    // The address a message went to, once registration succeeded but sign-in did not.
+    this.inbox = "";
+  }
+
+  async #submit(event) {
     event.preventDefault();
     const data = new FormData(event.target);
-    const account = {
+    const details = {
       email: data.get("email"),
       password: data.get("password"),
       full_name: data.get("full_name") || null,
     };
-    return this.signInWith(async () => {
-      await register(account);
-      return signIn(account.email, account.password);
+    let registered = false;
+    await this.signInWith(async () => {
+      await register(details);
+      registered = true;
+      return signIn(details.email, details.password);
     });
+    if (registered && [401, 403].includes(this.errorStatus)) {
+      this.error = "";
+      this.inbox = details.email;
+    }
+  }
+
+  async #resend() {
+    if (await this.attempt(() => account.resendVerification(this.inbox))) {
+      this.notice = `We sent the link to ${this.inbox} again.`;
+    }
+  }
+
+  #checkYourInbox() {
+    return html`
+      <h2>Check your inbox</h2>
+      <p data-testid="check-inbox">
+        We sent a message to <strong>${this.inbox}</strong>. Open the link in it to confirm your
+        address, then sign in.
+      </p>
+      ${this.errorMessage()}
+      <button type="button" class="secondary" @click=${this.#resend} ?disabled=${this.busy}>
+        Send the link again
+      </button>
+      ${this.noticeMessage()}
+      <p>Confirmed it? <a href="/login">Sign in</a></p>
+    `;
   }
 
   render() {
+    if (this.inbox) return this.#checkYourInbox();
     const errors = this.fieldErrors;
     return html`
       <h2>Create an account</h2>
@@ -43,8 +83,9 @@ export class RegisterForm extends AccountForm {
           type: "password",
           autocomplete: "new-password",
           message: errors.password,
+          hint: PASSWORD_RULE,
         })}
-        ${this.error ? html`<p class="form-error" role="alert">${this.error}</p>` : ""}
+        ${this.errorMessage()}
         <button type="submit" ?disabled=${this.busy}>Create account</button>
       </form>
       <p>Already registered? <a href="/login">Sign in</a></p>
