@@ -31,6 +31,9 @@ NGINX_DIR = PROJECT_DIR / "nginx"
 SCREENSHOTS_DIR = E2E_DIR / "screenshots"
 LOGS_DIR = E2E_DIR / "test-results"
 STARTUP_SECONDS = 30
+# The admin the API creates at start-up (FIRST_ADMIN_EMAIL); for E2E_BASE_URL, that stack's own.
+ADMIN_EMAIL = os.environ.get("E2E_ADMIN_EMAIL", "admin@example.com")
+ADMIN_PASSWORD = os.environ.get("E2E_ADMIN_PASSWORD", "admin-horse-42")
 
 
 def free_port() -> int:
@@ -78,6 +81,8 @@ def api_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "DATABASE_URL": os.environ.get("TEST_DATABASE_URL", f"sqlite+aiosqlite:///{database}"),
         # These tests sign in right after registering: no inbox to verify an address from.
         "REQUIRE_VERIFIED_EMAIL": "false",
+        "FIRST_ADMIN_EMAIL": ADMIN_EMAIL,
+        "FIRST_ADMIN_PASSWORD": ADMIN_PASSWORD,
     }
     if "TEST_REDIS_URL" in os.environ:
         env["REDIS_URL"] = os.environ["TEST_REDIS_URL"]

@@ -70,6 +70,7 @@ export class AppHeader extends LitElement {
         ${
           this.user
             ? html`<div class="who">
+                ${this.user.role === "admin" ? this.#link("/admin", "Admin") : nothing}
                 <span data-testid="signed-in-as">${this.user.full_name || this.user.email}</span>
                 <button @click=${this.#signOut}>Sign out</button>
               </div>`

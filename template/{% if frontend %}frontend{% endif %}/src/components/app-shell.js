@@ -13,6 +13,7 @@ const ROUTES = {
   "/login": false,
   "/register": false,
   "/items": true,
+  "/admin": true,
 };
 
 export class AppShell extends LitElement {
@@ -30,6 +31,9 @@ export class AppShell extends LitElement {
       max-width: 40rem;
       margin: 0 auto;
       padding: 1.5rem 1rem;
+    }
+    main.wide {
+      max-width: 64rem;
     }
     .card {
       background: var(--surface);
@@ -119,6 +123,10 @@ export class AppShell extends LitElement {
         return html`<register-form @signed-in=${this.#onSignedIn}></register-form>`;
       case "/items":
         return html`<items-page></items-page>`;
+      case "/admin":
+        // Loaded on first use, to keep the first visit small; the page itself refuses members.
+        import("./admin-page.js");
+        return html`<admin-page></admin-page>`;
       default:
         return html``;
     }
@@ -134,7 +142,7 @@ export class AppShell extends LitElement {
         @sign-out=${this.#onSignOut}
       ></app-header>
       <offline-banner ?hidden=${online}></offline-banner>
-      <main>
+      <main class=${this.path === "/admin" ? "wide" : ""}>
         <div class="card">${ready ? this.#page() : html`<p>Loading…</p>`}</div>
       </main>
     `;
