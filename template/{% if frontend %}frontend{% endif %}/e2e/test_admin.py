@@ -31,8 +31,9 @@ def test_an_admin_deactivates_a_member_and_sees_it_in_the_audit_trail(
     expect(page).to_have_url(re.compile(r"/admin$"))
     page.get_by_label("Search users").fill(email)
     page.get_by_role("button", name="Search").click()
-    expect(page.get_by_role("status").first).to_have_text(f"1 user match “{email}”")
-    row = page.get_by_role("row").filter(has_text=email)
+    expect(page.get_by_role("status").first).to_have_text(f"1 user matches “{email}”")
+    users = page.get_by_role("region", name="Users", exact=True)
+    row = users.get_by_role("row").filter(has_text=email)
     expect(row).to_contain_text("Active")
 
     row.get_by_role("button", name=f"Manage {email}").click()
@@ -46,7 +47,7 @@ def test_an_admin_deactivates_a_member_and_sees_it_in_the_audit_trail(
     screenshot(page, "admin-users")
 
     details.get_by_role("button", name="Show their audit events").click()
-    audit = page.get_by_role("region", name="Audit trail")
+    audit = page.get_by_role("region", name="Audit trail", exact=True)
     expect(audit.get_by_text(f"by or about {email}")).to_be_visible()
     deactivated = audit.get_by_role("row").filter(has_text="User deactivated")
     expect(deactivated).to_contain_text(ADMIN_EMAIL)  # by
@@ -54,7 +55,7 @@ def test_an_admin_deactivates_a_member_and_sees_it_in_the_audit_trail(
     screenshot(page, "admin-audit")
 
     # The same events filtered by kind through the form, the user named by email.
-    audit.get_by_label("Event").select_option(label="User deactivated")
+    audit.get_by_role("combobox", name="Event").select_option(label="User deactivated")
     audit.get_by_role("button", name="Filter").click()
     expect(audit.get_by_role("status")).to_have_text(f"1 event by or about {email}")
 

@@ -106,6 +106,9 @@ export class AdminPage extends LitElement {
         border-bottom: 1px solid var(--border);
         vertical-align: top;
       }
+      .when {
+        white-space: nowrap;
+      }
       td button {
         padding: 0.25rem 0.6rem;
       }
@@ -329,7 +332,10 @@ export class AdminPage extends LitElement {
   }
 
   #usersSection() {
-    const matches = `${this.usersCount} ${this.usersCount === 1 ? "user" : "users"}`;
+    const one = this.usersCount === 1;
+    const found = this.query
+      ? `${this.usersCount} ${one ? "user matches" : "users match"} “${this.query}”`
+      : `${this.usersCount} ${one ? "user" : "users"}`;
     return html`<section aria-labelledby="users-heading">
       <h3 id="users-heading">Users</h3>
       <form class="filters" role="search" @submit=${this.#search}>
@@ -340,8 +346,8 @@ export class AdminPage extends LitElement {
         <button type="submit">Search</button>
       </form>
       ${this.usersError ? html`<p class="form-error" role="alert">${this.usersError}</p>` : ""}
-      <p role="status" class="muted">${this.query ? `${matches} match “${this.query}”` : matches}</p>
-      <div class="scroll" tabindex="0" role="region" aria-labelledby="users-heading">
+      <p role="status" class="muted">${found}</p>
+      <div class="scroll" tabindex="0" role="region" aria-label="Users table">
         <table>
           <thead>
             <tr>
@@ -464,7 +470,7 @@ export class AdminPage extends LitElement {
       </form>
       ${this.eventsError ? html`<p class="form-error" role="alert">${this.eventsError}</p>` : ""}
       <p role="status" class="muted">${events}${email ? ` by or about ${email}` : ""}</p>
-      <div class="scroll" tabindex="0" role="region" aria-labelledby="audit-heading">
+      <div class="scroll" tabindex="0" role="region" aria-label="Audit events table">
         <table>
           <thead>
             <tr>
@@ -478,7 +484,7 @@ export class AdminPage extends LitElement {
           <tbody>
             ${this.events.map(
               (event) => html`<tr>
-                <td>${formatTime(event.at)}</td>
+                <td class="when">${formatTime(event.at)}</td>
                 <td>
                   ${AUDIT_KINDS[event.kind] ?? event.kind}
                   ${Object.keys(event.detail).length
