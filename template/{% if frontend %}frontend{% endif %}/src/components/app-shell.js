@@ -142,7 +142,7 @@ export class AppShell extends LitElement {
         @sign-out=${this.#onSignOut}
       ></app-header>
       <offline-banner ?hidden=${online}></offline-banner>
-      <main class=${this.path === "/admin" ? "wide" : ""}>
+      <main class=${this.path === "/admin" && user?.role === "admin" ? "wide" : ""}>
         <div class="card">${ready ? this.#page() : html`<p>Loading…</p>`}</div>
       </main>
     `;
