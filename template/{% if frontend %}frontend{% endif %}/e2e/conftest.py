@@ -48,6 +48,9 @@ STARTUP_SECONDS = 30
 PASSWORD = "correct-horse-42"  # noqa: S105 (the test accounts' password)
 # Sending is a background job: it may wait for the worker's next poll and a retry or two.
 MAIL_SECONDS = 30
+# The admin the API creates at start-up (FIRST_ADMIN_EMAIL); for E2E_BASE_URL, that stack's own.
+ADMIN_EMAIL = os.environ.get("E2E_ADMIN_EMAIL", "admin@example.com")
+ADMIN_PASSWORD = os.environ.get("E2E_ADMIN_PASSWORD", "admin-horse-42")
 
 
 def free_port() -> int:
@@ -170,6 +173,8 @@ def api_env(
         "RATE_LIMIT__LOGIN_PER_MINUTE": "1000",
         "RATE_LIMIT__ACCOUNT_PER_MINUTE": "1000",
         "RATE_LIMIT__ACCOUNT_PER_EMAIL_PER_MINUTE": "100",
+        "FIRST_ADMIN_EMAIL": ADMIN_EMAIL,
+        "FIRST_ADMIN_PASSWORD": ADMIN_PASSWORD,
     }
     if "E2E_BASE_URL" not in os.environ:
         inbox: Inbox = request.getfixturevalue("inbox")

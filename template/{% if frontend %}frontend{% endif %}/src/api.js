@@ -189,3 +189,22 @@ export const items = {
   update: (id, changes) => request(`/items/${id}`, { method: "PATCH", json: changes }),
   remove: (id) => request(`/items/${id}`, { method: "DELETE" }),
 };
+
+// The query string of the set parameters (empty and null ones left out).
+const queryString = (params) =>
+  new URLSearchParams(
+    Object.entries(params).filter(([, value]) => value !== "" && value != null),
+  ).toString();
+
+// The admin area (admins only: the API answers 403 to members).
+export const admin = {
+  users: ({ q = "", offset = 0, limit = 20 } = {}) =>
+    request(`/admin/users?${queryString({ q, offset, limit })}`),
+  user: (id) => request(`/admin/users/${id}`),
+  // changes: {role: "member" | "admin"} or {is_active: boolean}; 409 if no active admin would remain.
+  updateUser: (id, changes) => request(`/admin/users/${id}`, { method: "PATCH", json: changes }),
+  resendVerification: (id) => request(`/admin/users/${id}/verification`, { method: "POST" }),
+  forcePasswordReset: (id) => request(`/admin/users/${id}/password-reset`, { method: "POST" }),
+  auditEvents: ({ userId = "", kind = "", offset = 0, limit = 20 } = {}) =>
+    request(`/admin/audit-events?${queryString({ user_id: userId, kind, offset, limit })}`),
+};

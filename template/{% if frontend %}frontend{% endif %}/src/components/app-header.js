@@ -71,6 +71,7 @@ export class AppHeader extends LitElement {
         ${
           this.user
             ? html`<div class="who">
+                ${this.user.role === "admin" ? this.#link("/admin", "Admin") : nothing}
                 <span data-testid="signed-in-as">${this.user.full_name || this.user.email}</span>
                 ${this.#link("/items", "Items")} ${this.#link("/account", "Account")}
                 <button @click=${this.#signOut}>Sign out</button>

@@ -18,6 +18,7 @@ const ROUTES = {
   "/verify-email": "anyone",
   "/items": "user",
   "/account": "user",
+  "/admin": "user",
 };
 
 // Pages few visits open load when first shown, so the first visit downloads less (sw.js still
@@ -27,6 +28,8 @@ const LATER_PAGES = {
   "/reset-password": () => import("./reset-password.js"),
   "/verify-email": () => import("./verify-email.js"),
   "/account": () => import("./account-page.js"),
+  // The page itself refuses members: no admin data is asked for until the role says admin.
+  "/admin": () => import("./admin-page.js"),
 };
 
 export class AppShell extends LitElement {
@@ -52,6 +55,9 @@ export class AppShell extends LitElement {
       max-width: 40rem;
       margin: 0 auto;
       padding: 1.5rem 1rem;
+    }
+    main.wide {
+      max-width: 64rem;
     }
     .card {
       background: var(--surface);
@@ -170,6 +176,8 @@ export class AppShell extends LitElement {
         return html`<items-page></items-page>`;
       case "/account":
         return html`<account-page @session-ended=${this.#onSessionEnded}></account-page>`;
+      case "/admin":
+        return html`<admin-page></admin-page>`;
       default:
         return html``;
     }
@@ -185,7 +193,7 @@ export class AppShell extends LitElement {
         @sign-out=${this.#onSignOut}
       ></app-header>
       <offline-banner ?hidden=${online}></offline-banner>
-      <main>
+      <main class=${this.path === "/admin" && user?.role === "admin" ? "wide" : ""}>
         <p class="notice" role="status">${notice}</p>
         <div class="card">${ready ? this.#page() : html`<p>Loading…</p>`}</div>
       </main>
