@@ -10,18 +10,25 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from conftest import ADMIN_EMAIL, ADMIN_PASSWORD, BACKEND_DIR, FRONTEND_DIR, screenshot
-from test_app import new_email, register_through_api, sign_in
+from conftest import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    BACKEND_DIR,
+    FRONTEND_DIR,
+    Inbox,
+    create_account,
+    screenshot,
+    sign_in,
+)
 
 
 def test_an_admin_deactivates_a_member_and_sees_it_in_the_audit_trail(
-    page: Page, browser: Browser, base_url: str
+    page: Page, browser: Browser, base_url: str, inbox: Inbox
 ) -> None:
     # The member, signed in in a browser of their own: no Admin link for them.
     member_context = browser.new_context(base_url=base_url)
     member = member_context.new_page()
-    email = new_email()
-    register_through_api(member.request, email)
+    email = create_account(member.request, inbox)
     sign_in(member, email)
     expect(member.get_by_text("No items yet.")).to_be_visible()
     expect(member.locator("app-header").get_by_role("link", name="Admin")).to_have_count(0)
@@ -31,7 +38,9 @@ def test_an_admin_deactivates_a_member_and_sees_it_in_the_audit_trail(
     expect(page).to_have_url(re.compile(r"/admin$"))
     page.get_by_label("Search users").fill(email)
     page.get_by_role("button", name="Search").click()
-    expect(page.get_by_role("status").first).to_have_text(f"1 user matches “{email}”")
+    expect(page.locator("admin-page").get_by_role("status").first).to_have_text(
+        f"1 user matches “{email}”"
+    )
     users = page.get_by_role("region", name="Users", exact=True)
     row = users.get_by_role("row").filter(has_text=email)
     expect(row).to_contain_text("Active")
@@ -66,9 +75,10 @@ def test_an_admin_deactivates_a_member_and_sees_it_in_the_audit_trail(
     member_context.close()
 
 
-def test_a_member_is_refused_the_admin_page_without_asking_the_api(page: Page) -> None:
-    email = new_email()
-    register_through_api(page.request, email)
+def test_a_member_is_refused_the_admin_page_without_asking_the_api(
+    page: Page, inbox: Inbox
+) -> None:
+    email = create_account(page.request, inbox)
     sign_in(page, email)
     expect(page.get_by_test_id("signed-in-as")).to_have_text(email)
     expect(page.locator("app-header").get_by_role("link", name="Admin")).to_have_count(0)

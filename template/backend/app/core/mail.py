@@ -28,7 +28,7 @@ templates = Environment(
 
 def compose(settings: Settings, to: str, template: str, **context: object) -> EmailMessage:
     """The message `template` to `to`: its first text line is the subject."""
-    context = {"project_name": settings.project_name, **context}
+    context = {"app_name": settings.project_name, **context}
     subject, _, text = templates.get_template(f"{template}.txt").render(context).partition("\n")
     message = EmailMessage()
     message["From"] = settings.emails_from
