@@ -4,7 +4,14 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from app import crud
-from app.api.deps import MALFORMED_BODY, SIGNED_IN, CacheDep, CurrentUserDep, SessionDep, SettingsDep
+from app.api.deps import (
+    MALFORMED_BODY,
+    SIGNED_IN,
+    CacheDep,
+    CurrentUserDep,
+    SessionDep,
+    SettingsDep,
+)
 from app.api.routes.auth import issue_tokens
 from app.core import audit
 from app.core.security import hash_password, verify_password
