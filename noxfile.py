@@ -8,6 +8,7 @@ generated project, the commands a founder would run.
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import tomllib
@@ -35,17 +36,20 @@ PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 TIER_DATA = tomllib.loads((ROOT / "extensions" / "tiers.toml").read_text())
 
 
-def variant_id(tier: str, frontend: bool) -> str:
-    return f"{tier}, {'frontend' if frontend else 'api-only'}"
+def variant_id(tier: str, frontend: bool, sign_in_with: tuple[str, ...] = ()) -> str:
+    return ", ".join(
+        [tier, "frontend" if frontend else "api-only", *(["sign-in"] if sign_in_with else [])]
+    )
+
+
+def variant_key(variant: dict) -> tuple[str, bool, tuple[str, ...]]:
+    return variant["tier"], variant["frontend"], tuple(variant.get("sign_in_with", ()))
 
 
 # The curated variant table lives in tiers.toml, next to the tiers it covers.
-VARIANTS = [
-    nox.param(v["tier"], v["frontend"], id=variant_id(v["tier"], v["frontend"]))
-    for v in TIER_DATA["variants"]
-]
+VARIANTS = [nox.param(*variant_key(v), id=variant_id(*variant_key(v))) for v in TIER_DATA["variants"]]
 # Each variant gets its own Redis database number, so variants never see each other's keys.
-VARIANT_INDEX = {(v["tier"], v["frontend"]): i + 1 for i, v in enumerate(TIER_DATA["variants"])}
+VARIANT_INDEX = {variant_key(v): i + 1 for i, v in enumerate(TIER_DATA["variants"])}
 
 
 def install_group(session: nox.Session, group: str) -> None:
@@ -96,14 +100,18 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
-@nox.parametrize(("tier", "frontend"), VARIANTS)
-def variant(session: nox.Session, tier: str, frontend: bool) -> None:
+@nox.parametrize(("tier", "frontend", "sign_in_with"), VARIANTS)
+def variant(
+    session: nox.Session, tier: str, frontend: bool, sign_in_with: tuple[str, ...]
+) -> None:
     """Render one variant, commit it, then run the generated project's own checks."""
     install_group(session, "render")
-    slug = f"nf-{tier}-{'web' if frontend else 'api'}"
-    project = render(session, slug, tier=tier, frontend=frontend)
+    slug = f"nf-{tier}-{'web' if frontend else 'api'}{'-sso' if sign_in_with else ''}"
+    # Only the variants that offer it pass the question, so the others render as a founder's would.
+    extra = {"sign_in_with": json.dumps(list(sign_in_with))} if sign_in_with else {}
+    project = render(session, slug, tier=tier, frontend=frontend, **extra)
     init_git(session, project)
-    index = VARIANT_INDEX[(tier, frontend)]
+    index = VARIANT_INDEX[(tier, frontend, sign_in_with)]
     target = variant_checks.Variant(tier, frontend, project, slug, index)
     for check in variant_checks.ALL:
         check(session, target)

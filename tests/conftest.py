@@ -32,7 +32,16 @@ def rendered_files(project: Path) -> list[Path]:
 
 
 def variant_id(variant: dict) -> str:
-    return f"{variant['tier']}-{'frontend' if variant['frontend'] else 'api-only'}"
+    sign_in = "-sign-in" if variant.get("sign_in_with") else ""
+    return f"{variant['tier']}-{'frontend' if variant['frontend'] else 'api-only'}{sign_in}"
+
+
+def variant_answers(variant: dict) -> dict[str, object]:
+    """The answers that render `variant` (sign_in_with only where the variant sets it)."""
+    answers = {"tier": variant["tier"], "frontend": variant["frontend"]}
+    if variant.get("sign_in_with"):
+        answers["sign_in_with"] = list(variant["sign_in_with"])
+    return answers
 
 
 @pytest.fixture

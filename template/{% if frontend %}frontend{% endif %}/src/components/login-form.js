@@ -1,6 +1,6 @@
 // Sign in with email and password; the API's own error messages show inline.
 import { html } from "lit";
-import { AccountForm, field } from "../account-form.js";
+import { AccountForm, field, signInOptions } from "../account-form.js";
 import { signIn } from "../api.js";
 
 export class LoginForm extends AccountForm {
@@ -38,6 +38,7 @@ export class LoginForm extends AccountForm {
         ${this.error ? html`<p class="form-error" role="alert">${this.error}</p>` : ""}
         <button type="submit" ?disabled=${this.busy}>Sign in</button>
       </form>
+      ${signInOptions.map((option) => option())}
       <p>New here? <a href="/register">Create an account</a></p>
     `;
   }

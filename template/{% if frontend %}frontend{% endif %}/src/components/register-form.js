@@ -1,6 +1,6 @@
 // Create an account, then sign in with it; the API's validation messages show next to each field.
 import { html } from "lit";
-import { AccountForm, field } from "../account-form.js";
+import { AccountForm, field, signInOptions } from "../account-form.js";
 import { register, signIn } from "../api.js";
 
 export class RegisterForm extends AccountForm {
@@ -47,6 +47,7 @@ export class RegisterForm extends AccountForm {
         ${this.error ? html`<p class="form-error" role="alert">${this.error}</p>` : ""}
         <button type="submit" ?disabled=${this.busy}>Create account</button>
       </form>
+      ${signInOptions.map((option) => option())}
       <p>Already registered? <a href="/login">Sign in</a></p>
     `;
   }
