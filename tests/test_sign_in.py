@@ -33,7 +33,7 @@ def test_the_question_says_what_to_register_at_each_provider() -> None:
     assert question["default"] == []
     assert sorted(question["choices"].values()) == sorted(PROVIDERS)
     help_text = question["help"]
-    assert "/auth/callback/<provider>" in help_text
+    assert "/auth/callback/{provider}" in help_text
     for where in ("Google Cloud console", "OAuth Apps", "issuer URL"):
         assert where in help_text
 
