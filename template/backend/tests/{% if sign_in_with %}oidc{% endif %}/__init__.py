@@ -22,6 +22,8 @@ from tests.conftest import make_settings
 HERE = Path(__file__).parent
 CLIENT_ID = "neoforge-test"
 CLIENT_SECRET = "neoforge-test-secret"  # registered in provider.mjs
+# The client GitHub's flow uses: it sends its secret as GitHub wants it (client_secret_post).
+GITHUB_CLIENT_ID = "neoforge-test-github"
 # The providers this project offers, read from its settings.
 PROVIDERS = [
     name
@@ -40,6 +42,7 @@ def oauth_settings(issuer: str) -> dict[str, dict[str, str]]:
     client = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
     endpoints = {
         "github": {
+            "client_id": GITHUB_CLIENT_ID,
             "authorize_url": f"{issuer}/auth",
             "token_url": f"{issuer}/token",
             "api_url": f"{issuer}/github",

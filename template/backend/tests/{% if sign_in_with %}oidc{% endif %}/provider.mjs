@@ -26,6 +26,15 @@ const provider = new Provider(issuer, {
       grant_types: ["authorization_code"],
       response_types: ["code"],
     },
+    {
+      // GitHub's way: the secret in the token request's form, not in an Authorization header.
+      client_id: "neoforge-test-github",
+      client_secret: "neoforge-test-secret",
+      redirect_uris: redirectUris,
+      grant_types: ["authorization_code"],
+      response_types: ["code"],
+      token_endpoint_auth_method: "client_secret_post",
+    },
   ],
   scopes: ["openid", "email", "profile", "read:user", "user:email"],
   claims: { openid: ["sub"], email: ["email", "email_verified"], profile: ["name"] },
