@@ -47,7 +47,9 @@ def variant_key(variant: dict) -> tuple[str, bool, tuple[str, ...]]:
 
 
 # The curated variant table lives in tiers.toml, next to the tiers it covers.
-VARIANTS = [nox.param(*variant_key(v), id=variant_id(*variant_key(v))) for v in TIER_DATA["variants"]]
+VARIANTS = [
+    nox.param(*variant_key(v), id=variant_id(*variant_key(v))) for v in TIER_DATA["variants"]
+]
 # Each variant gets its own Redis database number, so variants never see each other's keys.
 VARIANT_INDEX = {variant_key(v): i + 1 for i, v in enumerate(TIER_DATA["variants"])}
 
