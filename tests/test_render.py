@@ -34,6 +34,8 @@ def test_variant_renders_without_leftover_template_syntax(render, variant) -> No
         assert "{{" not in str(relative) and "{%" not in str(relative), (
             f"unrendered name {relative}"
         )
+        if relative.parts[:3] == ("backend", "app", "email_templates"):
+            continue  # the app's own Jinja templates, rendered when an email is sent
         text = path.read_bytes().decode("utf-8", errors="ignore")
         match = LEFTOVER_JINJA.search(text)
         assert match is None, f"{relative}: unrendered template syntax {match.group(0)!r}"
