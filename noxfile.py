@@ -103,9 +103,7 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 @nox.parametrize(("tier", "frontend", "sign_in_with"), VARIANTS)
-def variant(
-    session: nox.Session, tier: str, frontend: bool, sign_in_with: tuple[str, ...]
-) -> None:
+def variant(session: nox.Session, tier: str, frontend: bool, sign_in_with: tuple[str, ...]) -> None:
     """Render one variant, commit it, then run the generated project's own checks."""
     install_group(session, "render")
     slug = f"nf-{tier}-{'web' if frontend else 'api'}{'-sso' if sign_in_with else ''}"
