@@ -8,6 +8,7 @@ generated project, the commands a founder would run.
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import tomllib
@@ -22,7 +23,13 @@ from tests import benchmarks, update_flow, variant_checks  # noqa: E402  (needs 
 from tests.variant_checks import faults as fault_injection  # noqa: E402
 from tests.variant_checks import infra, live_api  # noqa: E402
 from tests.variant_checks.common import REDIS_URL, fresh_database  # noqa: E402
-from tests.variants import REDIS_DATABASES, VARIANTS, variant_id, variant_redis_database  # noqa: E402
+from tests.variants import (  # noqa: E402
+    REDIS_DATABASES,
+    VARIANTS,
+    variant_id,
+    variant_key,
+    variant_redis_database,
+)
 
 nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv"
@@ -37,7 +44,7 @@ TIER_DATA = tomllib.loads((ROOT / "extensions" / "tiers.toml").read_text())
 
 
 # The curated variant table lives in tiers.toml, next to the tiers it covers.
-VARIANT_PARAMS = [nox.param(v["tier"], v["frontend"], id=variant_id(v)) for v in VARIANTS]
+VARIANT_PARAMS = [nox.param(*variant_key(v), id=variant_id(v)) for v in VARIANTS]
 
 
 def install_group(session: nox.Session, group: str) -> None:
@@ -88,14 +95,16 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
-@nox.parametrize(("tier", "frontend"), VARIANT_PARAMS)
-def variant(session: nox.Session, tier: str, frontend: bool) -> None:
+@nox.parametrize(("tier", "frontend", "sign_in_with"), VARIANT_PARAMS)
+def variant(session: nox.Session, tier: str, frontend: bool, sign_in_with: tuple[str, ...]) -> None:
     """Render one variant, commit it, then run the generated project's own checks."""
     install_group(session, "render")
-    slug = f"nf-{tier}-{'web' if frontend else 'api'}"
-    project = render(session, slug, tier=tier, frontend=frontend)
+    slug = f"nf-{tier}-{'web' if frontend else 'api'}{'-sso' if sign_in_with else ''}"
+    # Only the variants that offer it pass the question, so the others render as a founder's would.
+    extra = {"sign_in_with": json.dumps(list(sign_in_with))} if sign_in_with else {}
+    project = render(session, slug, tier=tier, frontend=frontend, **extra)
     init_git(session, project)
-    index = variant_redis_database(tier, frontend)
+    index = variant_redis_database(tier, frontend, sign_in_with)
     target = variant_checks.Variant(tier, frontend, project, slug, index)
     for check in variant_checks.ALL:
         check(session, target)

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from extensions.context import load_tiers
-from tests.variants import VARIANTS, variant_id
+from tests.variants import VARIANTS, variant_answers, variant_id
 
 ROOT = Path(__file__).parent.parent
 TIERS = load_tiers()["tiers"]
-__all__ = ["VARIANTS", "variant_id"]  # for the tests, with the fixtures below
+__all__ = ["VARIANTS", "variant_answers", "variant_id"]  # for the tests, with the fixtures below
 
 # The domain every mvp/growth render gets: the question has no default (a placeholder would ship).
 DOMAIN = "acme.example.org"

@@ -44,7 +44,8 @@ def test_the_ci_matrix_lists_each_default_session_once_by_its_full_id(tmp_path) 
     assert not {"lint", "tests"} & set(names), "lint and tests run in their own job"
     for variant in VARIANTS:
         frontend = "frontend" if variant["frontend"] else "api-only"
-        assert f"variant({variant['tier']}, {frontend})" in names
+        sign_in = ", sign-in" if variant.get("sign_in_with") else ""
+        assert f"variant({variant['tier']}, {frontend}{sign_in})" in names
     assert {"api", "update", "docs", "backups", "monitoring"} <= set(names)
 
 

@@ -76,9 +76,12 @@ def test_growth_autoscaling_bounds() -> None:
 
 
 def test_variant_table_covers_every_tier_once_with_the_frontend() -> None:
-    keys = [(variant["tier"], variant["frontend"]) for variant in VARIANTS]
+    keys = [
+        (variant["tier"], variant["frontend"], tuple(variant.get("sign_in_with", ())))
+        for variant in VARIANTS
+    ]
     assert len(keys) == len(set(keys))
-    assert {tier for tier, frontend in keys if frontend} == set(TIERS)
+    assert {tier for tier, frontend, _ in keys if frontend} == set(TIERS)
 
 
 def test_tier_question_labels_come_from_the_tier_data() -> None:

@@ -7,7 +7,7 @@ import re
 
 import pytest
 import yaml
-from conftest import VARIANTS, variant_id
+from conftest import VARIANTS, variant_answers, variant_id
 
 MAKE_CALL = re.compile(r"\bmake ([a-z][a-z0-9-]*)")
 SCRIPT_CALL = re.compile(r"\./(scripts/[\w.-]+)")
@@ -32,7 +32,7 @@ def readme_commands(project) -> str:
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=variant_id)
 def test_ci_runs_the_readmes_make_targets_and_nothing_else(render, variant) -> None:
-    project = render(tier=variant["tier"], frontend=variant["frontend"])
+    project = render(**variant_answers(variant))
     ci_targets = {target for script in run_steps(project) for target in MAKE_CALL.findall(script)}
     readme_targets = set(MAKE_CALL.findall(readme_commands(project)))
     makefile_targets = set(

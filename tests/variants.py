@@ -16,11 +16,28 @@ REDIS_DATABASES = {"update": 12, "bench": 13, "api": 14, "monitoring": 15}
 assert len(VARIANTS) < min(REDIS_DATABASES.values()), "variants would share a Redis database"
 
 
+def variant_key(variant: Mapping) -> tuple[str, bool, tuple[str, ...]]:
+    """What tells variants apart: tier, frontend, and the sign-in providers (most have none)."""
+    return variant["tier"], variant["frontend"], tuple(variant.get("sign_in_with", ()))
+
+
 def variant_id(variant: Mapping) -> str:
-    """How a variant is named in nox sessions and pytest ids: "mvp, frontend"."""
-    return f"{variant['tier']}, {'frontend' if variant['frontend'] else 'api-only'}"
+    """How a variant is named in nox sessions and pytest ids: "mvp, frontend", "dev, frontend,
+    sign-in"."""
+    tier, frontend, sign_in_with = variant_key(variant)
+    parts = [tier, "frontend" if frontend else "api-only", *(["sign-in"] if sign_in_with else [])]
+    return ", ".join(parts)
 
 
-def variant_redis_database(tier: str, frontend: bool) -> int:
-    keys = [(variant["tier"], variant["frontend"]) for variant in VARIANTS]
-    return keys.index((tier, frontend)) + 1
+def variant_answers(variant: Mapping) -> dict[str, object]:
+    """The answers that render `variant` (sign_in_with only where the variant sets it)."""
+    tier, frontend, sign_in_with = variant_key(variant)
+    answers: dict[str, object] = {"tier": tier, "frontend": frontend}
+    if sign_in_with:
+        answers["sign_in_with"] = list(sign_in_with)
+    return answers
+
+
+def variant_redis_database(tier: str, frontend: bool, sign_in_with: tuple[str, ...] = ()) -> int:
+    keys = [variant_key(variant) for variant in VARIANTS]
+    return keys.index((tier, frontend, tuple(sign_in_with))) + 1

@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException
 
 from app.api import deps
 from app.api.deps import API_V1
-from app.api.main import api_router, operation_id
+from app.api.main import api_router, operation_id, startup_warnings
 from app.api.routes import health
 from app.core import metrics
 from app.core.cache import (
@@ -60,6 +60,8 @@ logger = logging.getLogger(__name__)
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Per worker process: the database pool, the Redis pool (or the in-process store)."""
     settings: Settings = app.state.settings
+    for warning in startup_warnings(settings):
+        logger.warning(warning)
     app.state.engine = create_engine(settings)
     capacity = settings.db_pool.size + settings.db_pool.max_overflow
     pool_watch = asyncio.create_task(

@@ -3,6 +3,10 @@
 import { LitElement, html } from "lit";
 import { formStyles } from "./styles.js";
 
+// Other ways to sign in that optional modules add (a provider's buttons): functions returning a
+// template, shown under the sign-in and registration forms.
+export const signInOptions = [];
+
 // A hint, or the error that replaces it, sits inside the label: read out with the field's name.
 export function field({ name, label, type, autocomplete, message, required = false, hint = "" }) {
   let note = "";

@@ -109,6 +109,12 @@ export async function signIn(email, password) {
   return request("/users/me");
 }
 
+// A token pair the API issued another way (a provider's sign-in): keep it, load the user.
+export async function adoptTokens(tokens) {
+  saveTokens(tokens);
+  return request("/users/me");
+}
+
 // On start-up: turn a saved refresh token into a session, or stay signed out.
 export async function restoreSession() {
   if (!hasSavedSession()) return null;

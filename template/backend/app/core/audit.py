@@ -25,10 +25,15 @@ REACTIVATED = "admin.user_reactivated"
 VERIFICATION_RESENT = "admin.verification_resent"
 PASSWORD_RESET_FORCED = "admin.password_reset_forced"  # noqa: S105
 FIRST_ADMIN = "admin.first_admin"
+# Sign in with a provider (where the project offers it): SIGN_IN's detail names the provider.
+PROVIDER_LINKED = "user.provider_linked"
+PROVIDER_UNLINKED = "user.provider_unlinked"
+PROVIDER_SIGN_IN_REFUSED = "auth.provider_sign_in_refused"
 KINDS = (
     SIGN_IN, SIGN_IN_FAILED, PASSWORD_RESET, REGISTERED, PASSWORD_CHANGED, EMAIL_CHANGED,
     SIGNED_OUT_EVERYWHERE, DELETED, ROLE_CHANGED, DEACTIVATED, REACTIVATED, VERIFICATION_RESENT,
-    PASSWORD_RESET_FORCED, FIRST_ADMIN,
+    PASSWORD_RESET_FORCED, FIRST_ADMIN, PROVIDER_LINKED, PROVIDER_UNLINKED,
+    PROVIDER_SIGN_IN_REFUSED,
 )  # fmt: skip
 
 

@@ -16,6 +16,9 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
 ALGORITHM = "HS256"
+# Stored instead of a hash for an account that has no password (made by signing in with a
+# provider): no password matches it; a password reset sets a real one.
+UNUSABLE_PASSWORD = "!"  # noqa: S105
 TokenType = Literal["access", "refresh"]
 
 # argon2id with OWASP's recommended minimum (19 MiB, 2 passes, 1 lane): about 50 ms of one core.
@@ -87,13 +90,17 @@ async def hash_password(password: str) -> str:
     return await hashing.run(password_hash.hash, password)
 
 
+def has_usable_password(hashed: str) -> bool:
+    return not hashed.startswith(UNUSABLE_PASSWORD)
+
+
 async def verify_password(password: str, hashed: str | None) -> tuple[bool, str | None]:
     """(matches, new hash when the stored one uses outdated parameters).
 
-    With no stored hash (unknown email) a hash is still verified, so the answer takes as long
-    as for a known email and does not tell which emails have accounts.
+    With no stored hash (unknown email), or an unusable one, a hash is still verified, so the
+    answer takes as long as for a known email and does not tell which emails have accounts.
     """
-    if hashed is None:
+    if hashed is None or not has_usable_password(hashed):
         await hashing.run(password_hash.verify_and_update, password, _unknown_user_hash())
         return False, None
     return await hashing.run(password_hash.verify_and_update, password, hashed)

@@ -8,6 +8,10 @@ import "./login-form.js";
 import "./register-form.js";
 import "./items-page.js";
 
+// Pages optional modules add, by path prefix (a provider's sign-in callback): functions of the
+// shell's signed-in handler returning the page; shown signed in or not.
+export const extraPages = new Map();
+
 // path -> who may see the page: "guest" (signed out), "user" (signed in) or "anyone". The links
 // in the API's emails open /verify-email and /reset-password (nginx serves index.html for both).
 const ROUTES = {
@@ -116,10 +120,16 @@ export class AppShell extends LitElement {
   #resolve() {
     const { user } = this.#store.state;
     const home = user ? "/items" : "/login";
+    if (this.#extraPage()) return this.path;
     if (this.path === "/" || !(this.path in ROUTES)) return home;
     if (ROUTES[this.path] === "user" && !user) return "/login";
     if (ROUTES[this.path] === "guest" && user) return "/items";
     return this.path;
+  }
+
+  #extraPage() {
+    const prefix = [...extraPages.keys()].find((start) => this.path.startsWith(start));
+    return prefix && extraPages.get(prefix);
   }
 
   willUpdate() {
@@ -179,7 +189,7 @@ export class AppShell extends LitElement {
       case "/admin":
         return html`<admin-page></admin-page>`;
       default:
-        return html``;
+        return this.#extraPage()?.((event) => this.#onSignedIn(event)) ?? html``;
     }
   }
 

@@ -1,7 +1,7 @@
 // Sign in with email and password; the API's own error messages show inline. An address that is
 // not confirmed yet (403) gets a way to have the confirmation link sent again.
 import { html } from "lit";
-import { AccountForm, field } from "../account-form.js";
+import { AccountForm, field, signInOptions } from "../account-form.js";
 import { account, signIn } from "../api.js";
 
 export class LoginForm extends AccountForm {
@@ -70,6 +70,7 @@ export class LoginForm extends AccountForm {
       </form>
       ${this.noticeMessage()}
       <p><a href="/forgot-password">Forgot your password?</a></p>
+      ${signInOptions.map((option) => option())}
       <p>New here? <a href="/register">Create an account</a></p>
     `;
   }

@@ -2,7 +2,7 @@
 // When the API will not sign the new account in yet (the address needs confirming), the form
 // says to check the inbox: the same for a new address and a taken one, whose owner gets an email.
 import { html } from "lit";
-import { AccountForm, field } from "../account-form.js";
+import { AccountForm, field, signInOptions } from "../account-form.js";
 import { account, register, signIn } from "../api.js";
 import { PASSWORD_RULE } from "../errors.js";
 
@@ -88,6 +88,7 @@ export class RegisterForm extends AccountForm {
         ${this.errorMessage()}
         <button type="submit" ?disabled=${this.busy}>Create account</button>
       </form>
+      ${signInOptions.map((option) => option())}
       <p>Already registered? <a href="/login">Sign in</a></p>
     `;
   }
