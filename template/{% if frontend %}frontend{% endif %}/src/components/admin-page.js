@@ -25,6 +25,9 @@ export const AUDIT_KINDS = {
   "admin.verification_resent": "Verification resent",
   "admin.password_reset_forced": "Password reset forced",
   "admin.first_admin": "First admin",
+  "user.provider_linked": "Sign-in provider linked",
+  "user.provider_unlinked": "Sign-in provider unlinked",
+  "auth.provider_sign_in_refused": "Provider sign-in refused",
 };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
