@@ -4,7 +4,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, true
+from sqlalchemy import Row, and_, or_, true
 from sqlmodel import col, delete, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -187,30 +187,24 @@ async def add_account_token(
 
 async def use_account_token(
     session: AsyncSession, digest: str, purpose: str
-) -> AccountToken | None:
-    """Mark the token used and return it; None when it is unknown, used, expired or for another
-    purpose. A conditional UPDATE, so a link opened twice at once works once. The caller commits."""
+) -> Row[tuple[uuid.UUID, str | None]] | None:
+    """Mark the token used and return its (user_id, new_email); None when it is unknown, used,
+    expired or for another purpose. One conditional UPDATE, so a link opened twice at once works
+    once. The caller commits."""
     now = utcnow()
     result = await session.exec(
-        select(AccountToken)
+        update(AccountToken)
         .where(
             col(AccountToken.digest) == digest,
             col(AccountToken.purpose) == purpose,
             col(AccountToken.used_at).is_(None),
             col(AccountToken.expires_at) > now,
         )
-        .with_for_update()
-    )
-    token = result.first()
-    if token is None:
-        return None
-    used = await session.exec(
-        update(AccountToken)
-        .where(col(AccountToken.id) == token.id, col(AccountToken.used_at).is_(None))
         .values(used_at=now)
+        .returning(col(AccountToken.user_id), col(AccountToken.new_email))
         .execution_options(synchronize_session=False)
     )
-    return token if used.rowcount == 1 else None
+    return result.first()
 
 
 # --- refresh tokens ------------------------------------------------------------------------------

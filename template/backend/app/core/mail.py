@@ -40,6 +40,11 @@ def compose(settings: Settings, to: str, template: str, **context: object) -> Em
     return message
 
 
+async def send_template(settings: Settings, to: str, template: str, **context: object) -> None:
+    """Compose the message `template` to `to` and deliver it (see compose and send)."""
+    await send(settings, compose(settings, to, template, **context))
+
+
 async def send(settings: Settings, message: EmailMessage) -> None:
     """Deliver `message`; raises when the server refuses or cannot be reached (the job retries)."""
     if not settings.smtp_host:

@@ -6,6 +6,7 @@ import uuid
 from datetime import timedelta
 
 from procrastinate import JobContext
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import crud
 from app.core import mail
@@ -26,25 +27,35 @@ def link(settings: Settings, page: str, token: str | None = None) -> str:
     return f"{url}?token={token}" if token else url
 
 
+async def new_link(
+    session: AsyncSession,
+    settings: Settings,
+    user_id: uuid.UUID,
+    purpose: str,
+    new_email: str | None = None,
+) -> str:
+    """A link with a new token of `purpose` for the user, committed (their older unused ones of
+    that purpose stop working): the page and lifetime follow from the purpose."""
+    if purpose == RESET_PASSWORD:
+        page, lifetime = "reset-password", timedelta(minutes=settings.password_reset_minutes)
+    else:
+        page, lifetime = "verify-email", timedelta(hours=settings.verify_email_hours)
+    token = await crud.add_account_token(session, user_id, purpose, lifetime, new_email=new_email)
+    await session.commit()
+    return link(settings, page, token)
+
+
 async def _send_verification(context: JobContext, user_id: uuid.UUID) -> None:
     settings = _settings(context)
     async with session_for(context) as session:
         user = await crud.get_user(session, user_id)
         if user is None or user.email_verified:
             return
-        lifetime = timedelta(hours=settings.verify_email_hours)
-        token = await crud.add_account_token(session, user.id, VERIFY_EMAIL, lifetime)
-        await session.commit()
         email = user.email
-    message = mail.compose(
-        settings,
-        email,
-        "verify_email",
-        email=email,
-        link=link(settings, "verify-email", token),
-        hours=settings.verify_email_hours,
+        url = await new_link(session, settings, user.id, VERIFY_EMAIL)
+    await mail.send_template(
+        settings, email, "verify_email", email=email, link=url, hours=settings.verify_email_hours
     )
-    await mail.send(settings, message)
 
 
 @queue.task(pass_context=True, retry=DEFAULT_RETRY)
@@ -67,10 +78,8 @@ async def registration_attempted(context: JobContext, email: str) -> None:
     """Someone registered an address that has an account: its owner hears of it (the request was
     answered exactly as for a new account)."""
     settings = _settings(context)
-    message = mail.compose(
-        settings, email, "account_exists", email=email, link=link(settings, "forgot-password")
-    )
-    await mail.send(settings, message)
+    url = link(settings, "forgot-password")
+    await mail.send_template(settings, email, "account_exists", email=email, link=url)
 
 
 @queue.task(pass_context=True, retry=DEFAULT_RETRY)
@@ -81,18 +90,11 @@ async def password_reset_requested(context: JobContext, email: str) -> None:
         user = await crud.get_user_by_email(session, email)
         if user is None or not user.is_active:
             return
-        lifetime = timedelta(minutes=settings.password_reset_minutes)
-        token = await crud.add_account_token(session, user.id, RESET_PASSWORD, lifetime)
-        await session.commit()
-    message = mail.compose(
-        settings,
-        email,
-        "reset_password",
-        email=email,
-        link=link(settings, "reset-password", token),
-        minutes=settings.password_reset_minutes,
+        url = await new_link(session, settings, user.id, RESET_PASSWORD)
+    minutes = settings.password_reset_minutes
+    await mail.send_template(
+        settings, email, "reset_password", email=email, link=url, minutes=minutes
     )
-    await mail.send(settings, message)
 
 
 @queue.task(pass_context=True, retry=DEFAULT_RETRY)
@@ -100,32 +102,18 @@ async def email_change_requested(context: JobContext, user_id: str, new_email: s
     """The confirmation link, to the new address: the email changes once it is opened."""
     settings = _settings(context)
     async with session_for(context) as session:
-        lifetime = timedelta(hours=settings.verify_email_hours)
-        token = await crud.add_account_token(
-            session, uuid.UUID(user_id), VERIFY_EMAIL, lifetime, new_email=new_email
-        )
-        await session.commit()
-    message = mail.compose(
-        settings,
-        new_email,
-        "change_email",
-        email=new_email,
-        link=link(settings, "verify-email", token),
-        hours=settings.verify_email_hours,
+        url = await new_link(session, settings, uuid.UUID(user_id), VERIFY_EMAIL, new_email)
+    hours = settings.verify_email_hours
+    await mail.send_template(
+        settings, new_email, "change_email", email=new_email, link=url, hours=hours
     )
-    await mail.send(settings, message)
 
 
 @queue.task(pass_context=True, retry=DEFAULT_RETRY)
 async def email_change_notice(context: JobContext, email: str, new_email: str) -> None:
     """A word to the current address, in case the change is not its owner's doing."""
     settings = _settings(context)
-    message = mail.compose(
-        settings,
-        email,
-        "email_change_notice",
-        email=email,
-        new_email=new_email,
-        link=link(settings, "forgot-password"),
+    url = link(settings, "forgot-password")
+    await mail.send_template(
+        settings, email, "email_change_notice", email=email, new_email=new_email, link=url
     )
-    await mail.send(settings, message)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
+from procrastinate.tasks import Task
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -73,6 +74,22 @@ async def limit_account_request(
         hit = await rate_limiter.hit("account_email", email, limits.account_per_email_per_minute)
     if hit.retry_after is not None:
         raise too_many_requests(hit.retry_after)
+
+
+async def email_the_address(
+    request: Request,
+    email: str,
+    job: Task,
+    session: AsyncSession,
+    settings: Settings,
+    rate_limiter: RateLimiter,
+) -> Message:
+    """Within the account limits, enqueue `job` for the address (it finds out whether there is an
+    account) and answer in the same words either way."""
+    await limit_account_request(request, rate_limiter, settings, email)
+    await enqueue(session, job, email=email)
+    await session.commit()
+    return Message(detail=CHECK_INBOX.format(email=email))
 
 
 def bad_link() -> HTTPException:
@@ -276,10 +293,10 @@ async def resend_verification(
     settings: SettingsDep,
     rate_limiter: RateLimiterDep,
 ) -> Message:
-    await limit_account_request(request, rate_limiter, settings, body.email)
-    await enqueue(session, accounts.verification_requested, email=body.email)
-    await session.commit()
-    return Message(detail=CHECK_INBOX.format(email=body.email))
+    """Email a new link if the address has an unverified account; the answer is the same either
+    way."""
+    job = accounts.verification_requested
+    return await email_the_address(request, body.email, job, session, settings, rate_limiter)
 
 
 @router.post(
@@ -296,10 +313,8 @@ async def request_password_reset(
     rate_limiter: RateLimiterDep,
 ) -> Message:
     """Email a reset link if the address has an account; the answer is the same either way."""
-    await limit_account_request(request, rate_limiter, settings, body.email)
-    await enqueue(session, accounts.password_reset_requested, email=body.email)
-    await session.commit()
-    return Message(detail=CHECK_INBOX.format(email=body.email))
+    job = accounts.password_reset_requested
+    return await email_the_address(request, body.email, job, session, settings, rate_limiter)
 
 
 @router.post(
