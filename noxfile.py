@@ -20,8 +20,8 @@ ROOT = Path(__file__).parent
 sys.path.insert(0, str(ROOT))
 
 from tests import benchmarks, update_flow, variant_checks  # noqa: E402  (needs ROOT on sys.path)
+from tests.variant_checks import consistency, infra, live_api  # noqa: E402
 from tests.variant_checks import faults as fault_injection  # noqa: E402
-from tests.variant_checks import infra, live_api  # noqa: E402
 from tests.variant_checks.common import REDIS_URL, fresh_database  # noqa: E402
 from tests.variants import (  # noqa: E402
     REDIS_DATABASES,
@@ -113,7 +113,8 @@ def variant(session: nox.Session, tier: str, frontend: bool, sign_in_with: tuple
 @nox.session
 def api(session: nox.Session) -> None:
     """The mvp API served for real (uvicorn workers, PostgreSQL, Redis), fuzzed by schemathesis from
-    its OpenAPI schema: no server error. `nox -s api -- --max-examples 500` passes options on."""
+    its OpenAPI schema: no server error; then writes and reads across its workers: no stale read.
+    `nox -s api -- --max-examples 500` passes options on to schemathesis."""
     install_group(session, "render")
     session.install("schemathesis>=4.0")
     project = render(session, "nf-api", tier="mvp")
@@ -131,6 +132,7 @@ def api(session: nox.Session) -> None:
         },
     ) as served:
         live_api.schemathesis(session, served, *session.posargs)
+        consistency.run(session, served)
         login_limit = TIER_DATA["tiers"]["mvp"]["rate_limit"]["login_per_minute"]
         live_api.forged_forwarded_for_is_ignored(session, served, login_limit)
 

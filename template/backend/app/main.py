@@ -27,6 +27,7 @@ from app.core.cache import (
     RedisBreaker,
     RedisStore,
     Store,
+    TrackedStore,
     create_redis,
 )
 from app.core.config import Settings, get_settings
@@ -70,14 +71,23 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.sessionmaker = create_sessionmaker(app.state.engine)
     cache_store: Store
     limit_store: Store
+    background: list[asyncio.Task[None]] = [pool_watch]
     if settings.redis_url:
         app.state.redis = create_redis(settings)
         breaker = RedisBreaker(settings.redis_retry_seconds)
-        cache_store = RedisStore(app.state.redis, breaker, "cache")
+        # Hits come from this worker's copies of Redis's entries, which Redis keeps right.
+        cache_store = TrackedStore(
+            app.state.redis,
+            RedisStore(app.state.redis, breaker, "cache"),
+            memory_store(settings),
+            max_age_seconds=min(settings.cache_ttl_seconds.model_dump().values()),
+            retry_seconds=settings.redis_retry_seconds,
+        )
+        background.append(asyncio.create_task(cache_store.track()))
         limit_store = RedisStore(app.state.redis, breaker, "rate_limit")
     else:
         app.state.redis = None
-        cache_store = limit_store = MemoryStore(settings.memory_cache_max_entries)
+        cache_store = limit_store = memory_store(settings)
         if settings.web_concurrency > 1:
             logger.warning(
                 "REDIS_URL is unset with %s workers: each worker caches and rate-limits on its "
@@ -90,12 +100,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         enabled=settings.cache_enabled,
         owner_record=deps.CurrentUser,  # looked up at start-up: the model this release has
     )
-    app.state.rate_limiter = RateLimiter(limit_store)
-    metrics.forget_dead_workers()
-    dependency_watch = asyncio.create_task(
-        health.watch_dependencies(app.state, settings.dependency_check_seconds)
+    app.state.rate_limiter = RateLimiter(
+        limit_store,
+        processes=settings.rate_limit.processes,
+        batches=settings.redis_url is not None,  # in process, counting costs no round trip
     )
-    background = [dependency_watch, pool_watch]
+    metrics.forget_dead_workers()
+    background.append(
+        asyncio.create_task(health.watch_dependencies(app.state, settings.dependency_check_seconds))
+    )
     job_queue = contextlib.AsyncExitStack()
     if settings.is_sqlite:
         # No PostgreSQL queue: jobs run here, from memory (app/jobs/queue.py).
@@ -120,6 +133,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         metrics.forget_pool()
         if app.state.redis is not None:
             await app.state.redis.aclose()
+
+
+def memory_store(settings: Settings) -> MemoryStore:
+    return MemoryStore(settings.memory_cache_max_entries, settings.memory_cache_max_mb * 2**20)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

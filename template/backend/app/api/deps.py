@@ -84,35 +84,30 @@ class CurrentUser(UserPublic):
     cache_status: str = Field(default="MISS", exclude=True)
 
 
-async def get_current_user(
-    token: TokenDep,
-    sessions: SessionmakerDep,
-    cache: CacheDep,
-    rate_limiter: RateLimiterDep,
-    settings: SettingsDep,
-) -> CurrentUser:
-    """The signed-in user, from a valid access token; counts the request against their API limit."""
+async def get_current_user(token: TokenDep, request: Request) -> CurrentUser:
+    """The signed-in user, from a valid access token; counts the request against their API limit.
+
+    On every signed-in request: the app's parts come from `app.state` rather than from
+    dependencies of their own, which FastAPI would solve one by one on each request.
+    """
+    state = request.app.state
+    settings: Settings = state.settings
+    cache: Cache = state.cache
     try:
         claims = decode_token(token, "access", settings.secret_key)
     except InvalidTokenError:
         raise unauthorized() from None
-    # One round trip: count the request against the user's limit, read their cache namespace
-    # and their cached record.
-    hit = await rate_limiter.hit(
-        "api",
-        str(claims.user_id),
-        settings.rate_limit.api_per_minute,
-        read=cache.owner_keys(claims.user_id),
-    )
+    limiter: RateLimiter = state.rate_limiter
+    hit = await limiter.hit("api", str(claims.user_id), settings.rate_limit.api_per_minute)
     if hit.retry_after is not None:
         raise too_many_requests(hit.retry_after)
 
-    namespace, cached = await cache.owner_entries(claims.user_id, hit.values)
+    namespace, cached = await cache.owner(claims.user_id)
     if cached is not None:
         user = CurrentUser.model_validate_json(cached)
         user.cache_status = "HIT"
     else:
-        async with sessions() as session:
+        async with state.sessionmaker() as session:
             record = await crud.get_user(session, claims.user_id)
         if record is None:
             raise unauthorized()

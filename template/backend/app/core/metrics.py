@@ -40,6 +40,11 @@ REQUESTS_SHED = Counter(
 )
 CACHE_HITS = Counter("cache_hits_total", "Cached reads answered from the cache.", ["resource"])
 CACHE_MISSES = Counter("cache_misses_total", "Cached reads served by the database.", ["resource"])
+CACHE_COPIES = Counter(
+    "cache_copy_reads_total",
+    "Cache keys read from the worker's own copies of Redis's entries (hit) or from Redis (miss).",
+    ["outcome"],
+)
 RATE_LIMIT_REJECTIONS = Counter(
     "rate_limit_rejections_total", "Requests refused with 429, by limit.", ["scope"]
 )

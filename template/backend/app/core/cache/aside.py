@@ -6,7 +6,7 @@ import functools
 import hashlib
 import json
 import secrets
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 
 from pydantic import BaseModel
 
@@ -101,16 +101,12 @@ class Cache:
         if self.enabled:
             await self.store.set(key, value, self.ttl(ttl_class))
 
-    def owner_keys(self, owner: object) -> list[str]:
-        """What a signed-in request reads before anything else: the owner's namespace token and
-        their cached record (see `owner_entries`); nothing with the cache off."""
-        return [f"ns:{owner}", f"{self._record_prefix}:{owner}"] if self.enabled else []
-
-    async def owner_entries(
-        self, owner: object, values: Sequence[bytes | None]
-    ) -> tuple[str, bytes | None]:
-        """The owner's namespace and cached record, from the values read at `owner_keys`."""
-        token, record = values or (None, None)
+    async def owner(self, owner: object) -> tuple[str, bytes | None]:
+        """What a signed-in request reads before anything else, in one read: the owner's namespace
+        and their cached record (None when not cached, and always with the cache off)."""
+        if not self.enabled:
+            return await self._namespace(owner, None), None
+        token, record = await self.store.get_many([f"ns:{owner}", f"{self._record_prefix}:{owner}"])
         return await self._namespace(owner, token), self.counted("user", record)
 
     async def set_owner_record(self, owner: object, record: bytes) -> None:

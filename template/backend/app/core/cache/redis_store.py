@@ -52,6 +52,9 @@ class RedisStore:
     async def get(self, key: str) -> bytes | None:
         return await self._fail_open(lambda: self._client.get(key), None)
 
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        return await self._fail_open(lambda: self._client.mget(keys), [None] * len(keys))
+
     async def set(self, key: str, value: bytes, ttl: int, *, if_absent: bool = False) -> bool:
         stored = await self._fail_open(
             lambda: self._client.set(key, value, ex=ttl, nx=if_absent), False
@@ -71,20 +74,16 @@ class RedisStore:
 
         return await self._fail_open(deleted, False)
 
-    async def incr(
-        self, key: str, ttl: int, *, read: Sequence[str] = ()
-    ) -> tuple[Counted, list[bytes | None]]:
-        async def counted() -> tuple[Counted, list[bytes | None]]:
+    async def incr(self, key: str, ttl: int, amount: int = 1) -> Counted:
+        async def counted() -> Counted:
             # One round trip, atomic: create the counter with its expiry, count, read what is
-            # left of its window, and read the other keys.
+            # left of its window.
             async with self._client.pipeline(transaction=True) as pipe:
-                pipe.set(key, 0, ex=ttl, nx=True).incr(key).ttl(key)
-                if read:
-                    pipe.mget(read)
-                _, count, left, *values = await pipe.execute()
-            return (int(count), int(left) if left > 0 else ttl), values[0] if values else []
+                pipe.set(key, 0, ex=ttl, nx=True).incrby(key, amount).ttl(key)
+                _, count, left = await pipe.execute()
+            return int(count), int(left) if left > 0 else ttl
 
-        return await self._fail_open(counted, (None, [None] * len(read)))
+        return await self._fail_open(counted, None)
 
 
 def create_redis(settings: Settings) -> Redis:

@@ -1,5 +1,5 @@
 """The key-value store the cache and the rate limiter share, and its in-process implementation
-(`make dev`, one worker); Redis's is redis_store.py."""
+(`make dev`, one worker, and each worker's copies of Redis entries); Redis's is redis_store.py."""
 
 import math
 import time
@@ -16,6 +16,9 @@ Window = tuple[int, float]
 class Store(Protocol):
     async def get(self, key: str) -> bytes | None: ...
 
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        """The values at `keys`, in one round trip."""
+
     async def set(self, key: str, value: bytes, ttl: int, *, if_absent: bool = False) -> bool:
         """Store `value` for `ttl` seconds; with `if_absent`, only when `key` is not there yet."""
 
@@ -25,18 +28,24 @@ class Store(Protocol):
     async def delete(self, key: str) -> bool:
         """Remove `key`; False only when that could not be done (Redis down)."""
 
-    async def incr(
-        self, key: str, ttl: int, *, read: Sequence[str] = ()
-    ) -> tuple[Counted, list[bytes | None]]:
-        """Add 1 to a counter that starts at its first increment and lives `ttl` seconds, and read
-        the keys in `read`, in one round trip: (the counter, the values read)."""
+    async def incr(self, key: str, ttl: int, amount: int = 1) -> Counted:
+        """Add `amount` to a counter that starts at its first increment and lives `ttl` seconds."""
 
 
 class MemoryStore:
-    """The in-process store: one per process, so only right for a single worker (`make dev`)."""
+    """The in-process store: one per process, so only right for a single worker (`make dev`) or
+    for copies that something else keeps up to date (see tracking.py). At most `max_entries`
+    entries and `max_bytes` bytes of values: the least recently used go first."""
 
-    def __init__(self, max_entries: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        max_entries: int,
+        max_bytes: int = 2**62,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._max_entries = max_entries
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._clock = clock
         self._entries: OrderedDict[str, tuple[float, bytes | Window]] = OrderedDict()
 
@@ -46,20 +55,41 @@ class MemoryStore:
             return None
         expires_at, value = entry
         if expires_at <= self._clock():
-            del self._entries[key]
+            self.drop(key)
             return None
         self._entries.move_to_end(key)
         return value
 
     def _put(self, key: str, value: bytes | Window, expires_at: float) -> None:
+        self.drop(key)
         self._entries[key] = (expires_at, value)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self._max_entries:
-            self._entries.popitem(last=False)
+        self._bytes += _size(value)
+        while len(self._entries) > self._max_entries or self._bytes > self._max_bytes:
+            _, (_, evicted) = self._entries.popitem(last=False)
+            self._bytes -= _size(evicted)
 
-    async def get(self, key: str) -> bytes | None:
+    def drop(self, key: str) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._bytes -= _size(entry[1])
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self._bytes = 0
+
+    def put(self, key: str, value: bytes, ttl: float) -> None:
+        self._put(key, value, self._clock() + ttl)
+
+    def peek(self, key: str) -> bytes | None:
+        """`get` without awaiting: for callers that must not yield to the event loop."""
         value = self._live(key)
         return value if isinstance(value, bytes) else None
+
+    async def get(self, key: str) -> bytes | None:
+        return self.peek(key)
+
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        return [self.peek(key) for key in keys]
 
     async def set(self, key: str, value: bytes, ttl: int, *, if_absent: bool = False) -> bool:
         if if_absent and self._live(key) is not None:
@@ -74,17 +104,19 @@ class MemoryStore:
         return True
 
     async def delete(self, key: str) -> bool:
-        self._entries.pop(key, None)
+        self.drop(key)
         return True
 
-    async def incr(
-        self, key: str, ttl: int, *, read: Sequence[str] = ()
-    ) -> tuple[Counted, list[bytes | None]]:
+    async def incr(self, key: str, ttl: int, amount: int = 1) -> Counted:
         value = self._live(key)
         now = self._clock()
         count, opened = value if isinstance(value, tuple) else (0, now)
-        self._put(key, (count + 1, opened), opened + ttl)
+        self._put(key, (count + amount, opened), opened + ttl)
         # From the time elapsed, which is exact (two nearby floats subtract without rounding);
         # ceil(expires_at - now) is not: opened + ttl rounds, and can make 60 s read as 61.
         left = ttl - math.floor(now - opened)
-        return (count + 1, left), [await self.get(name) for name in read]
+        return count + amount, left
+
+
+def _size(value: bytes | Window) -> int:
+    return len(value) if isinstance(value, bytes) else 0
