@@ -190,7 +190,14 @@ def monitoring(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Not in the default run: the mvp API served as production runs it, seeded, then loaded with
     wrk and locust; prints the table against the performance targets and writes
-    .nox/bench-report.json. Needs wrk (Debian's), the local PostgreSQL and Redis."""
+    .nox/bench-report.json. The bare and cached phases run again on the template at
+    benchmarks.BEFORE_REF when this clone has it. Needs wrk (Debian's), the local PostgreSQL and
+    Redis."""
     install_group(session, "render")
     project = render(session, "nf-bench", tier="mvp")
-    benchmarks.run(session, project)
+    before = None
+    if benchmarks.before_is_here():
+        before = render(session, "nf-bench-before", ref=benchmarks.BEFORE_REF, tier="mvp")
+    else:
+        session.warn(f"{benchmarks.BEFORE_REF} is not in this clone: no before figures")
+    benchmarks.run(session, project, before)

@@ -117,10 +117,11 @@ def running(
 
 
 def image_environment(project: Path) -> dict[str, str]:
-    """What the API image's Dockerfile sets that changes how uvicorn serves (which proxies it
-    believes), so the API runs here as its image runs it."""
+    """What the API image's Dockerfile sets that changes how the API serves (which proxies uvicorn
+    believes, how glibc hands memory back), so the API runs here as its image runs it."""
     dockerfile = (project / "backend" / "Dockerfile").read_text()
-    return dict(re.findall(r"^ENV (FORWARDED_ALLOW_IPS)=(\S+)$", dockerfile, re.MULTILINE))
+    pattern = r"^ENV (FORWARDED_ALLOW_IPS|MALLOC_MMAP_THRESHOLD_)=(\S+)$"
+    return dict(re.findall(pattern, dockerfile, re.MULTILINE))
 
 
 def wait_until_ready(

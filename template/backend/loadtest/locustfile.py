@@ -5,7 +5,8 @@ open one, create and edit some, and sign in again now and then, with think time 
     make loadtest HOST=http://127.0.0.1:8000 USERS=500 DURATION=60s
 
 Prints requests/s, p50/p95/p99, errors and the cache hit ratio of the run (from the API's
-/metrics). `--summary-json PATH` also writes them as JSON.
+/metrics, or `--metrics-url`: production serves it on METRICS_PORT only). `--summary-json PATH`
+also writes them as JSON.
 """
 
 import itertools
@@ -36,6 +37,7 @@ def _options(parser: Any) -> None:
         "--seeded-users", type=int, default=accounts.DEFAULT_USERS, help="accounts seeded"
     )
     parser.add_argument("--summary-json", default="", help="also write the summary here")
+    parser.add_argument("--metrics-url", default="", help="the API's metrics (HOST/metrics)")
 
 
 class Person(FastHttpUser):
@@ -48,19 +50,29 @@ class Person(FastHttpUser):
         self.email = accounts.email(self.index)
         self.count = 0  # items the account holds, from the last list
         self.seen: list[str] = []  # ids on the last page listed
+        self.auth: dict[str, str] | None = None
         self.sign_in()
 
     def sign_in(self) -> None:
         form = {"username": self.email, "password": accounts.PASSWORD}
         with self.client.post(f"{API}/auth/login", data=form, catch_response=True) as answer:
-            if answer.status_code != 200:
+            if answer.status_code != 200:  # a 503 (logins shed) is tried again on the next turn
                 answer.failure(f"login {answer.status_code}")
                 return
             token = answer.json()["access_token"]
         self.auth = {"Authorization": f"Bearer {token}"}
 
+    def signed_in(self) -> bool:
+        """Whether this turn can use the API: a person whose sign-in failed spends it retrying."""
+        if self.auth is None:
+            self.sign_in()
+            return False
+        return True
+
     @task(60)
     def list_items(self) -> None:
+        if not self.signed_in():
+            return
         pages = max(1, -(-self.count // accounts.PAGE_SIZE))
         offset = accounts.zipf_choice(pages, _rng) * accounts.PAGE_SIZE
         answer = self.client.get(
@@ -75,7 +87,7 @@ class Person(FastHttpUser):
 
     @task(30)
     def read_item(self) -> None:
-        if self.seen:
+        if self.signed_in() and self.seen:
             item_id = accounts.zipf_choice(len(self.seen), _rng)
             self.client.get(
                 f"{API}/items/{self.seen[item_id]}", headers=self.auth, name=f"{API}/items/{{id}}"
@@ -83,6 +95,8 @@ class Person(FastHttpUser):
 
     @task(3)
     def create_item(self) -> None:
+        if not self.signed_in():
+            return
         self.client.post(
             f"{API}/items",
             json={"title": "Written under load", "description": "A new item."},
@@ -91,7 +105,7 @@ class Person(FastHttpUser):
 
     @task(3)
     def update_item(self) -> None:
-        if self.seen:
+        if self.signed_in() and self.seen:
             self.client.patch(
                 f"{API}/items/{_rng.choice(self.seen)}",
                 json={"title": "Edited under load"},
@@ -113,9 +127,11 @@ def _active_users(seeded: int) -> list[int]:
     return _ACTIVE[seeded]
 
 
-def cache_counts(host: str) -> dict[str, float]:
+def cache_counts(environment: Environment) -> dict[str, float]:
     """Cache hits and misses so far, summed over resources and workers, from /metrics."""
-    with urllib.request.urlopen(f"{host}/metrics", timeout=10) as answer:  # noqa: S310
+    options = environment.parsed_options
+    url = (options and options.metrics_url) or f"{environment.host}/metrics"
+    with urllib.request.urlopen(url, timeout=10) as answer:  # noqa: S310
         text = answer.read().decode()
     counts = {"hits": 0.0, "misses": 0.0}
     for family in text_string_to_metric_families(text):
@@ -133,13 +149,13 @@ def _remember(environment: Environment, **_: Any) -> None:
 @events.spawning_complete.add_listener
 def _steady_state(**_: Any) -> None:
     # Counted from here: the ramp-up (every person signing in, cold cache) is not the steady state.
-    _cache_before.update(cache_counts(_state["environment"].host or ""))
+    _cache_before.update(cache_counts(_state["environment"]))
 
 
 @events.quitting.add_listener
 def _summary(environment: Environment, **_: Any) -> None:
     total = environment.stats.total
-    after = cache_counts(environment.host or "")
+    after = cache_counts(environment)
     hits = after["hits"] - _cache_before.get("hits", 0)
     misses = after["misses"] - _cache_before.get("misses", 0)
     summary = {

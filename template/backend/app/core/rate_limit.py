@@ -4,16 +4,19 @@ window opens at its first request and counts up to the limit until it closes.
 On Redis, a worker takes a limit's requests from Redis in batches and counts them down in its own
 memory, so most requests cost no round trip: `batch` requests at a time, small enough that the
 batches other workers hold unused cost an identity at most `ACCURACY` of its limit. Redis never
-grants more than the limit in a window, so no identity ever gets more than its limit.
+grants more than the limit in a window, so no identity ever gets more than its limit; once it has
+refused a window, the worker refuses the rest of it without asking again.
 """
 
+import asyncio
+import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import NamedTuple
 
 from app.core import metrics
-from app.core.cache import Store
+from app.core.cache import Counted, Store
 
 # The share of a limit that batches held by other workers may keep from an identity.
 ACCURACY = 0.1
@@ -28,6 +31,7 @@ class Hit(NamedTuple):
 class Batch(NamedTuple):
     left: int  # requests granted and not yet used
     until: float  # when the window closes, on `clock`
+    refused: bool = False  # the store has no more for this window
 
 
 class RateLimiter:
@@ -50,6 +54,9 @@ class RateLimiter:
         self.batches = batches
         self._clock = clock
         self._held: OrderedDict[str, Batch] = OrderedDict()
+        # Batches on their way from the store: an identity's other requests wait for it rather
+        # than each take a batch of their own.
+        self._taking: dict[str, asyncio.Future[None]] = {}
 
     def batch(self, limit: int) -> int:
         """Requests taken from the store at once: each of the other processes may hold up to one
@@ -64,26 +71,43 @@ class RateLimiter:
         When the store cannot count (Redis down), the request is allowed: the limit fails open.
         """
         key = f"rl:{scope}:{identity}"
-        now = self._clock()
-        held = self._held.pop(key, None)
-        if held is not None and held.left > 0 and now < held.until:
-            self._remember(key, Batch(held.left - 1, held.until))
-            return Hit(None)
         size = self.batch(limit)
-        counted = await self.store.incr(key, self.window_seconds, size)
+        if size == 1:  # counted request by request: nothing held here
+            return self._decide(scope, await self.store.incr(key, self.window_seconds), limit)
+        while (taking := self._taking.get(key)) is not None:
+            await taking
+        now = self._clock()
+        held = self._held.get(key)
+        if held is not None and now < held.until:
+            if held.left > 0:
+                self._remember(key, held._replace(left=held.left - 1))
+                return Hit(None)
+            if held.refused:
+                return self._refuse(scope, math.ceil(held.until - now))
+        self._taking[key] = asyncio.get_running_loop().create_future()
+        try:
+            counted = await self.store.incr(key, self.window_seconds, size)
+        finally:
+            self._taking.pop(key).set_result(None)
         if counted is None:
             return Hit(None)
         count, seconds_left = counted
         # What is left of the limit after the batches granted before this one.
         granted = min(size, limit - (count - size))
-        if granted > 0:
-            if granted > 1:
-                self._remember(key, Batch(granted - 1, now + seconds_left))
+        self._remember(key, Batch(max(0, granted - 1), now + seconds_left, refused=granted <= 0))
+        return Hit(None) if granted > 0 else self._refuse(scope, seconds_left)
+
+    def _decide(self, scope: str, counted: Counted, limit: int) -> Hit:
+        if counted is None or counted[0] <= limit:
             return Hit(None)
+        return self._refuse(scope, counted[1])
+
+    def _refuse(self, scope: str, seconds_left: int) -> Hit:
         metrics.RATE_LIMIT_REJECTIONS.labels(scope).inc()
         return Hit(max(1, seconds_left))
 
     def _remember(self, key: str, batch: Batch) -> None:
         self._held[key] = batch
+        self._held.move_to_end(key)
         if len(self._held) > MAX_BATCHES:
             self._held.popitem(last=False)

@@ -1,9 +1,11 @@
 """Rate limits taken in batches: no identity ever gets more than its limit in a window, and the
 batches other workers hold unused keep at most 10% of it from anyone."""
 
+import asyncio
+
 import pytest
 
-from app.core.cache import MemoryStore
+from app.core.cache import Counted, MemoryStore
 from app.core.rate_limit import RateLimiter
 
 pytestmark = pytest.mark.anyio
@@ -61,3 +63,29 @@ async def test_a_batch_ends_with_its_window() -> None:
     # The window closed: the batch's 29 left are gone, and a new window counts from one batch.
     await allowed(limiter, 300, 1)
     assert await limiter.store.incr("rl:api:someone", 60, 0) == (30, 60)
+
+
+class SlowStore(MemoryStore):
+    """A store whose counts take a moment to come back, as Redis's do."""
+
+    async def incr(self, key: str, ttl: int, amount: int = 1) -> Counted:
+        await asyncio.sleep(0.01)
+        return await super().incr(key, ttl, amount)
+
+
+async def test_simultaneous_requests_share_one_batch() -> None:
+    limiter = RateLimiter(SlowStore(max_entries=10), processes=2)
+    hits = await asyncio.gather(*(limiter.hit("api", "someone", 300) for _ in range(20)))
+    assert [hit.retry_after for hit in hits] == [None] * 20
+    assert await limiter.store.incr("rl:api:someone", 60, 0) == (30, 60)
+
+
+async def test_a_refused_window_is_refused_without_asking_again() -> None:
+    clock = [0.0]
+    store = SlowStore(max_entries=10, clock=lambda: clock[0])
+    limiter = RateLimiter(store, processes=2, clock=lambda: clock[0])
+    assert await allowed(limiter, 20, 25) == 20
+    taken = await store.incr("rl:api:someone", 60, 0)
+    clock[0] += 10
+    assert (await limiter.hit("api", "someone", 20)).retry_after == 50
+    assert await store.incr("rl:api:someone", 60, 0) == (taken[0], 50)
