@@ -11,11 +11,10 @@ import redis.exceptions
 from app.core.cache import MemoryStore, RedisBreaker, RedisStore, TrackedStore, create_redis
 from tests.api.routes.test_cache import drop_connections_to
 from tests.conftest import TEST_REDIS_URL, make_settings
+from tests.utils import closed_port
 
-pytestmark = [
-    pytest.mark.anyio,
-    pytest.mark.skipif(not TEST_REDIS_URL, reason="copies are kept right by a Redis server"),
-]
+pytestmark = pytest.mark.anyio
+NEEDS_REDIS = pytest.mark.skipif(not TEST_REDIS_URL, reason="copies are kept right by Redis")
 
 
 @pytest.fixture
@@ -28,17 +27,21 @@ async def other_worker() -> AsyncIterator[redis.asyncio.Redis]:
         yield client
 
 
-@pytest.fixture
-async def store() -> AsyncIterator[TrackedStore]:
-    client = create_redis(make_settings(redis_url=TEST_REDIS_URL))
-    tracked = TrackedStore(
+def tracked_store(redis_url: str | None) -> tuple[redis.asyncio.Redis, TrackedStore]:
+    client = create_redis(make_settings(redis_url=redis_url))
+    return client, TrackedStore(
         client,
         RedisStore(client, RedisBreaker(retry_seconds=1), "cache"),
         MemoryStore(max_entries=100),
         max_age_seconds=60,
         ping_seconds=0.2,
-        retry_seconds=0.1,
+        retry_seconds=0.01,
     )
+
+
+@pytest.fixture
+async def store() -> AsyncIterator[TrackedStore]:
+    client, tracked = tracked_store(TEST_REDIS_URL)
     tracking = asyncio.create_task(tracked.track())
     await until(tracked.tracking)
     yield tracked
@@ -54,6 +57,7 @@ async def until(condition: object, seconds: float = 5) -> None:
     raise AssertionError(f"not within {seconds} s: {condition}")
 
 
+@NEEDS_REDIS
 async def test_a_read_after_the_first_comes_from_the_copy(
     store: TrackedStore, other_worker: redis.asyncio.Redis
 ) -> None:
@@ -63,6 +67,7 @@ async def test_a_read_after_the_first_comes_from_the_copy(
     assert await store.get("tracked:a") == b"1"
 
 
+@NEEDS_REDIS
 async def test_a_write_elsewhere_is_seen_by_the_very_next_read(
     store: TrackedStore, other_worker: redis.asyncio.Redis
 ) -> None:
@@ -72,6 +77,7 @@ async def test_a_write_elsewhere_is_seen_by_the_very_next_read(
         assert await store.get("tracked:b") == str(round_).encode()
 
 
+@NEEDS_REDIS
 async def test_a_flush_drops_every_copy(
     store: TrackedStore, other_worker: redis.asyncio.Redis
 ) -> None:
@@ -81,6 +87,7 @@ async def test_a_flush_drops_every_copy(
     assert await store.get("tracked:c") is None
 
 
+@NEEDS_REDIS
 async def test_no_copy_is_used_while_tracking_is_lost(
     store: TrackedStore, other_worker: redis.asyncio.Redis
 ) -> None:
@@ -93,3 +100,16 @@ async def test_no_copy_is_used_while_tracking_is_lost(
     await until(store.tracking)  # back: copies again
     await store.get("tracked:d")
     assert store.copied("tracked:d")
+
+
+async def test_a_redis_that_does_not_track_is_reported_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    client, store = tracked_store(f"redis://127.0.0.1:{closed_port()}/0")
+    tracking = asyncio.create_task(store.track())
+    await asyncio.sleep(0.3)  # many tries, one every 10 ms
+    tracking.cancel()
+    await client.aclose()
+    reports = [r for r in caplog.records if "not tracking this worker's" in r.getMessage()]
+    assert len(reports) == 1
+    assert not store.tracking()
