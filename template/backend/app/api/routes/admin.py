@@ -16,6 +16,7 @@ from app.jobs.queue import enqueue
 from app.models import (
     MAX_OFFSET,
     MAX_PAGE_SIZE,
+    STORABLE_TEXT,
     AuditEventsPublic,
     Message,
     User,
@@ -29,6 +30,8 @@ FORBIDDEN = {403: {"model": Message, "description": "Not an admin"}}
 NOT_FOUND = {404: {"model": Message, "description": "No such user"}}
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
+# Text PostgreSQL can compare with: no NUL character.
+Searched = Annotated[str | None, Query(max_length=254, pattern=STORABLE_TEXT["pattern"])]
 Reader = Annotated[CurrentUser, require("users:read")]
 Manager = Annotated[CurrentUser, require("users:manage")]
 Auditor = Annotated[CurrentUser, require("audit:read")]
@@ -45,7 +48,7 @@ async def target(session: SessionDep, user_id: uuid.UUID) -> User:
 async def list_users(
     _: Reader,
     session: SessionDep,
-    q: Annotated[str | None, Query(max_length=254)] = None,
+    q: Searched = None,
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> UsersPublic:
@@ -156,7 +159,7 @@ async def list_audit_events(
     _: Auditor,
     session: SessionDep,
     user_id: uuid.UUID | None = None,
-    kind: Annotated[str | None, Query(max_length=64)] = None,
+    kind: Annotated[str | None, Query(max_length=64, pattern=STORABLE_TEXT["pattern"])] = None,
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> AuditEventsPublic:

@@ -140,6 +140,28 @@ async def test_deactivation_takes_effect_on_the_next_request_even_when_cached(
     ]  # fmt: skip
 
 
+NOT_OFFERED = [{"is_active": None}, {"role": "member", "is_active": None}, {"role": None},
+               {"is_active": 0}, {"is_active": "no"}]  # fmt: skip
+
+
+@pytest.mark.parametrize("body", NOT_OFFERED)
+async def test_a_change_the_schema_does_not_offer_is_refused(
+    admin_app: tuple[AsyncClient, Account], body: dict[str, object]
+) -> None:
+    client, admin = admin_app
+    user_id = (await me(client, await signup(client)))["id"]
+    changed = await client.patch(f"{API}/admin/users/{user_id}", json=body, headers=admin.headers)
+    assert changed.status_code == 422, changed.text
+
+
+@pytest.mark.parametrize("query", ["users?q=a%00b", "audit-events?kind=a%00b"])
+async def test_a_nul_in_a_search_is_refused(
+    admin_app: tuple[AsyncClient, Account], query: str
+) -> None:
+    client, admin = admin_app
+    assert (await client.get(f"{API}/admin/{query}", headers=admin.headers)).status_code == 422
+
+
 async def test_role_changes_and_the_last_admin_stays(
     admin_app: tuple[AsyncClient, Account], settings: Settings
 ) -> None:
