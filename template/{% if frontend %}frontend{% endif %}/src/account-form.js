@@ -27,6 +27,18 @@ export function field({ name, label, type, autocomplete, message, required = fal
   `;
 }
 
+// The address an account signs in with, as the sign-in, forgot-password and resend forms ask it.
+export function emailField(message) {
+  return field({
+    name: "email",
+    label: "Email",
+    type: "email",
+    autocomplete: "username",
+    message,
+    required: true,
+  });
+}
+
 export class AccountForm extends LitElement {
   static properties = {
     busy: { state: true },

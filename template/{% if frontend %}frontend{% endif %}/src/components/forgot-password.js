@@ -1,7 +1,7 @@
 // Ask for a password reset link. The answer is the same whether or not the address has an
 // account: the email itself tells its owner.
 import { html } from "lit";
-import { AccountForm, field } from "../account-form.js";
+import { AccountForm, emailField } from "../account-form.js";
 import { account } from "../api.js";
 
 export class ForgotPassword extends AccountForm {
@@ -22,14 +22,7 @@ export class ForgotPassword extends AccountForm {
       <h2>Forgot your password?</h2>
       <p>Enter your email address and we will send you a link to choose a new password.</p>
       <form @submit=${this.#submit} novalidate>
-        ${field({
-          name: "email",
-          label: "Email",
-          type: "email",
-          autocomplete: "username",
-          message: this.fieldErrors.email,
-          required: true,
-        })}
+        ${emailField(this.fieldErrors.email)}
         ${this.errorMessage()}
         <button type="submit" ?disabled=${this.busy}>Send the link</button>
       </form>

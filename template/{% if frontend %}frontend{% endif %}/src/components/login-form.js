@@ -1,7 +1,7 @@
 // Sign in with email and password; the API's own error messages show inline. An address that is
 // not confirmed yet (403) gets a way to have the confirmation link sent again.
 import { html } from "lit";
-import { AccountForm, field, signInOptions } from "../account-form.js";
+import { AccountForm, emailField, field, signInOptions } from "../account-form.js";
 import { account, signIn } from "../api.js";
 
 export class LoginForm extends AccountForm {
@@ -37,14 +37,7 @@ export class LoginForm extends AccountForm {
     return html`
       <h2>Sign in</h2>
       <form @submit=${this.#submit} novalidate>
-        ${field({
-          name: "email",
-          label: "Email",
-          type: "email",
-          autocomplete: "username",
-          message: errors.email,
-          required: true,
-        })}
+        ${emailField(errors.email)}
         ${field({
           name: "password",
           label: "Password",

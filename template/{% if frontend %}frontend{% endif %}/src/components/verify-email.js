@@ -1,7 +1,7 @@
 // Confirm an email address with the token from the email (/verify-email?token=...): for a new
 // account and for a changed address alike. Then the way on: sign in, or back to the account.
 import { html } from "lit";
-import { AccountForm, field } from "../account-form.js";
+import { AccountForm, emailField } from "../account-form.js";
 import { account } from "../api.js";
 import { StoreController, appStore } from "../store.js";
 
@@ -67,14 +67,7 @@ export class VerifyEmail extends AccountForm {
       ${this.errorMessage()}
       <p>Need a new link? Enter your email address and we will send one.</p>
       <form @submit=${this.#resend} novalidate>
-        ${field({
-          name: "email",
-          label: "Email",
-          type: "email",
-          autocomplete: "username",
-          message: this.fieldErrors.email,
-          required: true,
-        })}
+        ${emailField(this.fieldErrors.email)}
         <button type="submit" ?disabled=${this.busy}>Send a new link</button>
       </form>
       ${this.noticeMessage()}

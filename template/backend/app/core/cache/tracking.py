@@ -10,8 +10,8 @@ Why a write in one worker is never followed by a stale read in another: Redis se
 invalidation notices of a write before its answer to the write (both leave in the same pass of
 its event loop, the notices first), so when the writing request answers, the notice is already in
 every other worker's tracking socket. A worker answers from its copies only when that socket has
-nothing unread; otherwise it asks Redis. tests/variant_checks/live_api.py checks this across real
-worker processes.
+nothing unread; otherwise it asks Redis. The template's tests/variant_checks/consistency.py checks
+this across real worker processes.
 
 Copies are used only while the tracking connection is up and has answered a ping within
 `stale_seconds`. When it drops (Redis restarted, a network cut), every copy goes, and none is used
