@@ -14,6 +14,9 @@ from playwright.sync_api import BrowserType
 
 TARGETS = {"performance": 100, "accessibility": 100, "best-practices": 100, "seo": 100}
 LIGHTHOUSE_SECONDS = 180
+# Lighthouse's own runtime errors (Chrome not answering, NO_FCP, PROTOCOL_TIMEOUT) come and go with
+# the machine's load; Lighthouse CI retries them the same way. A low score is never retried.
+ATTEMPTS = 3
 
 
 @pytest.mark.skipif("LIGHTHOUSE" not in os.environ, reason="set LIGHTHOUSE to the lighthouse CLI")
@@ -31,18 +34,10 @@ def test_lighthouse_scores_the_sign_in_page(
     # JavaScript modules (about 1.5 s here, performance 98-99) however quickly they are served.
     command += ["--preset=desktop"]
     command += [f"--only-categories={','.join(TARGETS)}"]
-    report = subprocess.run(
-        command,
-        env={**os.environ, "CHROME_PATH": chromium},
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=LIGHTHOUSE_SECONDS,
-    )
-    result = json.loads(report.stdout)
-    categories = result["categories"]
-    scores = {name: round(categories[name]["score"] * 100) for name in TARGETS}
     with capsys.disabled():
+        result = audit(command, {**os.environ, "CHROME_PATH": chromium})
+        categories = result["categories"]
+        scores = {name: round(categories[name]["score"] * 100) for name in TARGETS}
         print("\nLighthouse, /login: " + ", ".join(f"{k} {v}" for k, v in scores.items()))
     # What cost the points: every weighted audit below a full score, by category.
     lost = {
@@ -55,3 +50,23 @@ def test_lighthouse_scores_the_sign_in_page(
         if score < TARGETS[name]
     }
     assert not lost, f"below target {TARGETS}: {scores}; failed audits: {lost}"
+
+
+def audit(command: list[str], env: dict[str, str]) -> dict:
+    """Lighthouse's JSON report, after up to ATTEMPTS runs; each failed run's exit code and the
+    end of its stderr are printed, and kept in the failure if no run succeeds."""
+    failures = []
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            run = subprocess.run(
+                command, env=env, capture_output=True, text=True, timeout=LIGHTHOUSE_SECONDS
+            )
+        except subprocess.TimeoutExpired:
+            failure = f"no report after {LIGHTHOUSE_SECONDS} s"
+        else:
+            if run.returncode == 0:
+                return json.loads(run.stdout)
+            failure = f"exit {run.returncode}: {run.stderr.strip()[-2000:]}"
+        print(f"\nLighthouse run {attempt} of {ATTEMPTS} failed, {failure}")
+        failures.append(failure)
+    pytest.fail(f"Lighthouse failed {ATTEMPTS} times: {failures}")
