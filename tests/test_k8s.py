@@ -13,6 +13,8 @@ import pytest
 import yaml
 from conftest import DOMAIN, TIERS
 
+from tests.variant_checks.infra import local_pgbouncer_ini
+
 PHASES = ["PreSync", "Sync", "PostSync"]
 METRICS_PORT = 9464
 INGRESS_NAMESPACE = {"kubernetes.io/metadata.name": "ingress-nginx"}
@@ -194,6 +196,17 @@ def test_pgbouncer_config_names_the_database_without_a_url_query(objects) -> Non
         assert "?" not in name and "?" not in connection, connection
         assert "dbname=" in connection and "host=" in connection
     assert pgbouncer_ini(objects)["pgbouncer"]["pool_mode"] == "transaction"
+
+
+def test_the_pgbouncer_check_points_at_the_suites_postgresql(objects, tmp_path) -> None:
+    # The variant check runs pgbouncer with this file in front of NEOFORGE_POSTGRES_URL's server.
+    ini = of_kind(objects, "ConfigMap")["pgbouncer-config"]["data"]["pgbouncer.ini"]
+    local, name = local_pgbouncer_ini(ini, tmp_path, 6544, "nf_check", server=("127.0.0.9", 5433))
+    config = configparser.ConfigParser(interpolation=None)
+    config.read_string(local)
+    connection = dict(part.split("=", 1) for part in config["databases"][name].split())
+    assert connection | {"host": "127.0.0.9", "port": "5433", "dbname": "nf_check"} == connection
+    assert config["pgbouncer"]["listen_port"] == "6544"
 
 
 def test_the_job_worker_runs_like_the_api_scaled_and_guarded(objects) -> None:

@@ -117,7 +117,7 @@ def check_pgbouncer(session: nox.Session, variant) -> None:
     """Debian's pgbouncer started with the pgbouncer.ini that `kubectl kustomize k8s/` produces, in
     front of the local PostgreSQL; the project's own test suite runs through it with the app's
     growth engine settings (asyncpg behind transaction pooling)."""
-    from tests.variant_checks.common import REDIS_URL, free_port, fresh_database
+    from tests.variant_checks.common import POSTGRES_URL, REDIS_URL, free_port, fresh_database
 
     built = str(kustomized(session, variant))
     manifest_ini = session.run("python", __file__, "pgbouncer-ini", built, silent=True)
@@ -127,7 +127,10 @@ def check_pgbouncer(session: nox.Session, variant) -> None:
     # Readable by the unprivileged user pgbouncer runs as (it refuses to run as root).
     directory = Path(tempfile.mkdtemp(prefix="nf-pgbouncer-"))
     directory.chmod(0o755)
-    ini, client_database = local_pgbouncer_ini(manifest_ini, directory, port, database)
+    server = urllib.parse.urlsplit(POSTGRES_URL)
+    ini, client_database = local_pgbouncer_ini(
+        manifest_ini, directory, port, database, server=(server.hostname, server.port or 5432)
+    )
     (directory / "pgbouncer.ini").write_text(ini)
     # PostgreSQL here trusts 127.0.0.1; clients prove this password to pgbouncer (scram).
     password = "pgbouncer-test"
@@ -151,16 +154,19 @@ def check_pgbouncer(session: nox.Session, variant) -> None:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def local_pgbouncer_ini(ini: str, directory: Path, port: int, database: str) -> tuple[str, str]:
+def local_pgbouncer_ini(
+    ini: str, directory: Path, port: int, database: str, server: tuple[str, int]
+) -> tuple[str, str]:
     """The manifest's pgbouncer.ini with only what differs here changed: the server (the local
-    PostgreSQL on 127.0.0.1:5432, which has no TLS), the listening port and the file paths.
-    Returns it and the database name clients use."""
+    PostgreSQL at `server`, host and port, which has no TLS), the listening port and the file
+    paths. Returns it and the database name clients use."""
     entries = re.findall(r"^(\S+) = (host=.*)$", ini, flags=re.MULTILINE)
     if len(entries) != 1:
         raise ValueError(f"expected one [databases] entry in pgbouncer.ini, found {entries}")
     name, connection = entries[0]
-    local = re.sub(r"host=\S+", "host=127.0.0.1", connection)
-    local = re.sub(r"port=\S+", "port=5432", local)
+    host, server_port = server
+    local = re.sub(r"host=\S+", f"host={host}", connection)
+    local = re.sub(r"port=\S+", f"port={server_port}", local)
     local = re.sub(r"dbname=\S+", f"dbname={database}", local)
     replacements = {
         f"{name} = {connection}": f"{name} = {local}",
