@@ -6,6 +6,9 @@ import { formStyles } from "./styles.js";
 // Other ways to sign in that optional modules add (a provider's buttons): functions returning a
 // template, shown under the sign-in and registration forms.
 export const signInOptions = [];
+// Sections optional modules add to the account page (how the user signs in): functions returning
+// a template, shown after the email address.
+export const accountSections = [];
 
 // A hint, or the error that replaces it, sits inside the label: read out with the field's name.
 export function field({ name, label, type, autocomplete, message, required = false, hint = "" }) {

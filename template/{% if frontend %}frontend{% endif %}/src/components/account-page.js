@@ -2,13 +2,13 @@
 // out everywhere, download one's data, delete the account. Each section is a small form with its
 // own messages; the ones that end the session say so with a "session-ended" event.
 import { LitElement, css, html } from "lit";
-import { AccountForm, field } from "../account-form.js";
+import { AccountForm, accountSections, field } from "../account-form.js";
 import { account } from "../api.js";
 import { PASSWORD_RULE } from "../errors.js";
 import { StoreController, appStore } from "../store.js";
 import { formStyles } from "../styles.js";
 
-const sectionStyles = [
+export const sectionStyles = [
   formStyles,
   css`
     :host {
@@ -250,6 +250,7 @@ export class AccountPage extends LitElement {
       <h2>Your account</h2>
       <div class="sections">
         <account-email></account-email>
+        ${accountSections.map((section) => section())}
         <change-password></change-password>
         <change-email></change-email>
         <account-data></account-data>
