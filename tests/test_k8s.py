@@ -182,10 +182,18 @@ def test_pgbouncer_pods_never_share_a_node(objects) -> None:
     assert "kubernetes.io/hostname" in keys
 
 
-def pgbouncer_ini(objects: list[dict]) -> configparser.ConfigParser:
+def pgbouncer_ini_text(objects: list[dict]) -> str:
+    return of_kind(objects, "ConfigMap")["pgbouncer-config"]["data"]["pgbouncer.ini"]
+
+
+def parsed_ini(text: str) -> configparser.ConfigParser:
     config = configparser.ConfigParser(interpolation=None)
-    config.read_string(of_kind(objects, "ConfigMap")["pgbouncer-config"]["data"]["pgbouncer.ini"])
+    config.read_string(text)
     return config
+
+
+def pgbouncer_ini(objects: list[dict]) -> configparser.ConfigParser:
+    return parsed_ini(pgbouncer_ini_text(objects))
 
 
 def test_pgbouncer_config_names_the_database_without_a_url_query(objects) -> None:
@@ -200,10 +208,9 @@ def test_pgbouncer_config_names_the_database_without_a_url_query(objects) -> Non
 
 def test_the_pgbouncer_check_points_at_the_suites_postgresql(objects, tmp_path) -> None:
     # The variant check runs pgbouncer with this file in front of NEOFORGE_POSTGRES_URL's server.
-    ini = of_kind(objects, "ConfigMap")["pgbouncer-config"]["data"]["pgbouncer.ini"]
+    ini = pgbouncer_ini_text(objects)
     local, name = local_pgbouncer_ini(ini, tmp_path, 6544, "nf_check", server=("127.0.0.9", 5433))
-    config = configparser.ConfigParser(interpolation=None)
-    config.read_string(local)
+    config = parsed_ini(local)
     connection = dict(part.split("=", 1) for part in config["databases"][name].split())
     assert connection | {"host": "127.0.0.9", "port": "5433", "dbname": "nf_check"} == connection
     assert config["pgbouncer"]["listen_port"] == "6544"

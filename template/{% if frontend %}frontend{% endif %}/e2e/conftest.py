@@ -388,4 +388,4 @@ def sign_in(page: Page, email: str, password: str = PASSWORD, base_url: str = ""
     page.goto(f"{base_url}/login")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()  # not "Sign in with ..."

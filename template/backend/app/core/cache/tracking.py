@@ -62,7 +62,9 @@ class TrackedStore:
         self._stale_seconds = 3 * ping_seconds
         self._retry_seconds = retry_seconds
         self._tracking = False
-        self._was_up = False  # tracking came up since the last report of an outage
+        # The next failure to track is logged: the first try's, then the first after each time
+        # tracking was up (a Redis that never tracks is reported once, not at every retry).
+        self._report_failure = True
         self._heard = -math.inf
         self._unread = lambda: True  # set while the tracking connection is up
         # Counts notices and reconnections: a value read from Redis is copied only if none came
@@ -125,19 +127,18 @@ class TrackedStore:
 
     async def track(self) -> None:
         """Hold the tracking connection, reconnecting after `retry_seconds` when it drops."""
-        report = True  # once per outage: the first try, then each time tracking is lost
         while True:
             connection = self._tracking_connection()
             try:
                 await self._listen(connection)
             except (RedisError, OSError, TimeoutError) as error:
-                if report or self._was_up:
+                if self._report_failure:
                     logger.warning(
                         "Redis is not tracking this worker's cached copies (%s); cache reads go "
                         "to Redis until it does (it needs Redis 6+ and CLIENT TRACKING)",
                         error,
                     )
-                report = self._was_up = False
+                self._report_failure = False
             finally:
                 self._forget_all()
                 self._tracking = False
@@ -170,7 +171,7 @@ class TrackedStore:
         if await connection.read_response(timeout=self._stale_seconds) != b"OK":
             raise RedisError("CLIENT TRACKING was refused")
         self._forget_all()  # whatever changed while tracking was off
-        self._tracking, self._heard, self._was_up = True, time.monotonic(), True
+        self._tracking, self._heard, self._report_failure = True, time.monotonic(), True
         pings = asyncio.create_task(self._ping(connection))
         try:
             while True:
