@@ -36,7 +36,7 @@ nox.options.default_venv_backend = "uv"
 nox.options.reuse_venv = "yes"
 nox.options.error_on_external_run = True
 nox.options.sessions = [
-    "lint", "tests", "variant", "api", "update", "docs", "backups", "monitoring"
+    "lint", "tests", "combinations", "variant", "api", "update", "docs", "backups", "monitoring"
 ]  # fmt: skip
 
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
@@ -95,16 +95,29 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
-@nox.parametrize(("tier", "frontend", "sign_in_with"), VARIANT_PARAMS)
-def variant(session: nox.Session, tier: str, frontend: bool, sign_in_with: tuple[str, ...]) -> None:
+def combinations(session: nox.Session) -> None:
+    """Every combination of the answers that change the output (read from copier.yml), rendered
+    in-process and checked: no template syntax left, YAML/TOML/JSON parse, ruff clean, and
+    create_app() builds under the combination's Python. Failures print as --data flags."""
+    install_group(session, "combinations")
+    session.run("python", "-m", "tests.all_combinations")
+
+
+@nox.session
+@nox.parametrize(("tier", "frontend", "python_version", "sign_in_with"), VARIANT_PARAMS)
+def variant(
+    session: nox.Session, tier: str, frontend: bool, python_version: str, sign_in_with: tuple
+) -> None:
     """Render one variant, commit it, then run the generated project's own checks."""
     install_group(session, "render")
-    slug = f"nf-{tier}-{'web' if frontend else 'api'}{'-sso' if sign_in_with else ''}"
+    index = variant_redis_database((tier, frontend, python_version, sign_in_with))
+    slug = f"nf-{tier}-{'web' if frontend else 'api'}-{index}"
     # Only the variants that offer it pass the question, so the others render as a founder's would.
     extra = {"sign_in_with": json.dumps(list(sign_in_with))} if sign_in_with else {}
-    project = render(session, slug, tier=tier, frontend=frontend, **extra)
+    project = render(
+        session, slug, tier=tier, frontend=frontend, python_version=python_version, **extra
+    )
     init_git(session, project)
-    index = variant_redis_database(tier, frontend, sign_in_with)
     target = variant_checks.Variant(tier, frontend, project, slug, index)
     for check in variant_checks.ALL:
         check(session, target)

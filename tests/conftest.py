@@ -8,25 +8,20 @@ from pathlib import Path
 import pytest
 
 from extensions.context import load_tiers
+from tests.rendered import rendered_files
 from tests.variants import VARIANTS, variant_answers, variant_id
 
 ROOT = Path(__file__).parent.parent
 TIERS = load_tiers()["tiers"]
-__all__ = ["VARIANTS", "variant_answers", "variant_id"]  # for the tests, with the fixtures below
+__all__ = [
+    "VARIANTS",
+    "rendered_files",
+    "variant_answers",
+    "variant_id",
+]  # for the tests, with the fixtures below
 
 # The domain every mvp/growth render gets: the question has no default (a placeholder would ship).
 DOMAIN = "acme.example.org"
-# Directories a generated project may grow locally that are not template output.
-NOT_RENDERED = {".git", ".venv", "node_modules", "__pycache__", ".pytest_cache", ".ruff_cache"}
-
-
-def rendered_files(project: Path) -> list[Path]:
-    """Every file the template wrote into `project`."""
-    return sorted(
-        path
-        for path in project.rglob("*")
-        if path.is_file() and not NOT_RENDERED.intersection(path.relative_to(project).parts)
-    )
 
 
 @pytest.fixture

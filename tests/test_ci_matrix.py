@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, VARIANTS
+from conftest import ROOT, VARIANTS, variant_id
 
 
 def step(workflow: Path, job: str, predicate) -> dict:
@@ -43,10 +43,8 @@ def test_the_ci_matrix_lists_each_default_session_once_by_its_full_id(tmp_path) 
     assert len(names) == len(set(names)), f"sessions listed more than once: {names}"
     assert not {"lint", "tests"} & set(names), "lint and tests run in their own job"
     for variant in VARIANTS:
-        frontend = "frontend" if variant["frontend"] else "api-only"
-        sign_in = ", sign-in" if variant.get("sign_in_with") else ""
-        assert f"variant({variant['tier']}, {frontend}{sign_in})" in names
-    assert {"api", "update", "docs", "backups", "monitoring"} <= set(names)
+        assert f"variant({variant_id(variant)})" in names
+    assert {"combinations", "api", "update", "docs", "backups", "monitoring"} <= set(names)
 
 
 @pytest.mark.parametrize("tier", ["mvp", "growth"])

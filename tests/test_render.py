@@ -8,13 +8,8 @@ import pytest
 import yaml
 from conftest import TIERS, VARIANTS, rendered_files, variant_answers, variant_id
 
-# Unrendered Jinja of this template: our own variables or block tags. GitHub `${{ }}`
-# expressions and Go templates in Prometheus/Alertmanager/Grafana files are legitimate output.
-LEFTOVER_JINJA = re.compile(
-    r"\{\{-?\s*(project_|tier|profile|prices|domain|frontend|python_version|author_|description"
-    r"|monthly_estimate|_copier)"
-    r"|\{%-?\s*(if|elif|else|endif|for|endfor|set|raw|endraw|include|macro)\b"
-)
+from tests.rendered import leftover_template_syntax
+
 SECRET_NAMES = ("SECRET_KEY", "POSTGRES_PASSWORD", "REDIS_PASSWORD")
 
 
@@ -29,16 +24,8 @@ def test_variant_renders_without_leftover_template_syntax(render, variant) -> No
     files = rendered_files(project)
     assert (project / "backend" / "app" / "main.py") in files
     for path in files:
-        relative = path.relative_to(project)
-        assert ".jinja" not in path.name, f"{relative} kept its .jinja suffix"
-        assert "{{" not in str(relative) and "{%" not in str(relative), (
-            f"unrendered name {relative}"
-        )
-        if relative.parts[:3] == ("backend", "app", "email_templates"):
-            continue  # the app's own Jinja templates, rendered when an email is sent
-        text = path.read_bytes().decode("utf-8", errors="ignore")
-        match = LEFTOVER_JINJA.search(text)
-        assert match is None, f"{relative}: unrendered template syntax {match.group(0)!r}"
+        found = leftover_template_syntax(project, path)
+        assert found is None, f"{path.relative_to(project)}: {found}"
 
 
 @pytest.mark.parametrize("tier", sorted(TIERS))

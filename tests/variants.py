@@ -16,28 +16,34 @@ REDIS_DATABASES = {"update": 12, "bench": 13, "api": 14, "monitoring": 15}
 assert len(VARIANTS) < min(REDIS_DATABASES.values()), "variants would share a Redis database"
 
 
-def variant_key(variant: Mapping) -> tuple[str, bool, tuple[str, ...]]:
-    """What tells variants apart: tier, frontend, and the sign-in providers (most have none)."""
-    return variant["tier"], variant["frontend"], tuple(variant.get("sign_in_with", ()))
+def variant_key(variant: Mapping) -> tuple[str, bool, str, tuple[str, ...]]:
+    """What tells variants apart: tier, frontend, Python version and sign-in providers."""
+    return (
+        variant["tier"],
+        variant["frontend"],
+        variant["python_version"],
+        tuple(variant.get("sign_in_with", ())),
+    )
 
 
 def variant_id(variant: Mapping) -> str:
-    """How a variant is named in nox sessions and pytest ids: "mvp, frontend", "dev, frontend,
-    sign-in"."""
-    tier, frontend, sign_in_with = variant_key(variant)
-    parts = [tier, "frontend" if frontend else "api-only", *(["sign-in"] if sign_in_with else [])]
-    return ", ".join(parts)
+    """How a variant (or any combination of answers) is named in nox sessions, pytest ids and
+    reports: "dev, frontend, py3.12", "growth, api-only, py3.13, google+oidc"."""
+    tier, frontend, python_version, sign_in_with = variant_key(variant)
+    parts = [tier, "frontend" if frontend else "api-only", f"py{python_version}"]
+    return ", ".join(parts + (["+".join(sign_in_with)] if sign_in_with else []))
 
 
 def variant_answers(variant: Mapping) -> dict[str, object]:
     """The answers that render `variant` (sign_in_with only where the variant sets it)."""
-    tier, frontend, sign_in_with = variant_key(variant)
-    answers: dict[str, object] = {"tier": tier, "frontend": frontend}
+    tier, frontend, python_version, sign_in_with = variant_key(variant)
+    answers: dict[str, object] = {
+        "tier": tier, "frontend": frontend, "python_version": python_version
+    }  # fmt: skip
     if sign_in_with:
         answers["sign_in_with"] = list(sign_in_with)
     return answers
 
 
-def variant_redis_database(tier: str, frontend: bool, sign_in_with: tuple[str, ...] = ()) -> int:
-    keys = [variant_key(variant) for variant in VARIANTS]
-    return keys.index((tier, frontend, tuple(sign_in_with))) + 1
+def variant_redis_database(variant_key_: tuple) -> int:
+    return [variant_key(variant) for variant in VARIANTS].index(variant_key_) + 1

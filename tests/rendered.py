@@ -1,0 +1,41 @@
+"""What a render wrote, and the template syntax that must never be left in it: shared by the
+template's tests (tests/test_render.py) and the all-combinations check (tests/all_combinations.py)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+# Directories a generated project may grow locally that are not template output.
+NOT_RENDERED = {".git", ".venv", "node_modules", "__pycache__", ".pytest_cache", ".ruff_cache"}
+# Unrendered Jinja of this template: our own variables or block tags. GitHub `${{ }}`
+# expressions and Go templates in Prometheus/Alertmanager/Grafana files are legitimate output.
+LEFTOVER_JINJA = re.compile(
+    r"\{\{-?\s*(project_|tier|profile|prices|domain|frontend|python_version|sign_in_with|author_"
+    r"|description|monthly_estimate|_copier)"
+    r"|\{%-?\s*(if|elif|else|endif|for|endfor|set|raw|endraw|include|macro)\b"
+)
+# The app's own Jinja templates, rendered when an email is sent.
+APP_TEMPLATES = ("backend", "app", "email_templates")
+
+
+def rendered_files(project: Path) -> list[Path]:
+    """Every file the template wrote into `project`."""
+    return sorted(
+        path
+        for path in project.rglob("*")
+        if path.is_file() and not NOT_RENDERED.intersection(path.relative_to(project).parts)
+    )
+
+
+def leftover_template_syntax(project: Path, path: Path) -> str | None:
+    """What is left unrendered in `path` (its name or its text), described; None when clean."""
+    relative = path.relative_to(project)
+    if ".jinja" in path.name:
+        return "kept its .jinja suffix"
+    if "{{" in str(relative) or "{%" in str(relative):
+        return "unrendered file name"
+    if relative.parts[: len(APP_TEMPLATES)] == APP_TEMPLATES:
+        return None
+    match = LEFTOVER_JINJA.search(path.read_bytes().decode("utf-8", errors="ignore"))
+    return f"unrendered template syntax {match.group(0)!r}" if match else None
