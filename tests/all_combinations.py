@@ -63,14 +63,14 @@ def _render(template: Path, project: Path, answers: Answers) -> str | None:
             quiet=True,
         )  # fmt: skip
         env_file.complete(project)  # the .env task, which create_app() reads
-    except (Exception, SystemExit) as error:  # noqa: BLE001  (reported per combination)
+    except (Exception, SystemExit) as error:
         return f"copier failed: {error}"[:500]
     return None
 
 
 def render_all(root: Path, answers_list: Iterable[Answers]) -> list[Combination]:
-    """Render each combination into root/<number>, from one copy of the working tree (a plain folder:
-    no clone per render), on every core."""
+    """Render each combination into root/<number> on every core, from one copy of the working
+    tree (a plain folder: no clone per render)."""
     template = root / "template-source"
     copy_working_tree(template)
     combinations = [

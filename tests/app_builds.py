@@ -42,7 +42,7 @@ def in_child(work: Callable[[], str]) -> str:
         os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
         try:
             outcome = work()
-        except BaseException as error:  # noqa: BLE001  (reported, never raised)
+        except BaseException as error:
             last = traceback.extract_tb(error.__traceback__)[-1]
             outcome = f"{type(error).__name__}: {error} ({last.filename}:{last.lineno})"[:600]
         with os.fdopen(write, "w") as pipe:
@@ -75,7 +75,7 @@ def warm_up(backend: str) -> None:
         for name in json.loads(outcome):
             try:
                 __import__(name)
-            except Exception:  # noqa: BLE001, S112  (only a head start: check() reports errors)
+            except Exception:
                 continue
 
 

@@ -1,5 +1,5 @@
 """What a render wrote, and the template syntax that must never be left in it: shared by the
-template's tests (tests/test_render.py) and the all-combinations check (tests/all_combinations.py)."""
+template's tests (tests/test_render.py) and the all-combinations check (all_combinations.py)."""
 
 from __future__ import annotations
 

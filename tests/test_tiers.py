@@ -8,9 +8,8 @@ import pytest
 import yaml
 from conftest import ROOT, TIERS, VARIANTS
 
-from tests.variants import variant_key
-
 from extensions.context import load_tiers, monthly_estimate, tier_label
+from tests.variants import variant_key
 
 TTL_CLASSES = ["high_change", "medium_change", "low_change"]
 
