@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -160,6 +160,20 @@ def tier_refusal(tier: str, previous_answers: Mapping[str, Any]) -> str:
     )
 
 
+def app_secrets(sign_in_with: Sequence[str]) -> list[dict[str, Any]]:
+    """The Secret's keys that the API and the job worker read on growth, each passed to both by
+    name (k8s/api.yaml, k8s/worker.yaml); optional ones may be left out of the Secret."""
+    names = ["SECRET_KEY", "DATABASE_URL", "REDIS_URL", "SMTP_PASSWORD"]
+    for provider in sign_in_with:
+        key = f"OAUTH__{provider.upper()}__"
+        names += [f"{key}ISSUER"] if provider == "oidc" else []
+        names += [f"{key}CLIENT_ID", f"{key}CLIENT_SECRET"]
+    optional = ["SENTRY_DSN", "OTEL_EXPORTER_OTLP_HEADERS"]
+    return [{"name": name, "optional": False} for name in names] + [
+        {"name": name, "optional": True} for name in optional
+    ]
+
+
 class ContextUpdater(ContextHook):
     """Adds ``tiers`` (all profiles), ``prices`` and, once ``tier`` is answered, ``profile``."""
 
@@ -175,6 +189,7 @@ class ContextUpdater(ContextHook):
         context["copier_command"] = COPIER_COMMAND
         context["security_headers"] = load_shared()["security_headers"]
         context["loadtest"] = load_shared()["loadtest"]
+        context["app_secrets"] = app_secrets
         # The hook also runs while questions are asked, before `tier` has an answer.
         tier = context.get("tier")
         if tier in data["tiers"]:

@@ -3,6 +3,7 @@ in-process with copier's API and checked cheaply, for the nox `combinations` ses
 
 - no template syntax left (the same check as tests/test_render.py);
 - every rendered YAML, TOML and JSON file parses;
+- every setting production sets reaches the API and the worker (tests/production_settings.py);
 - `ruff check` and `ruff format --check` pass on what `make lint` lints, untouched;
 - the app imports and `create_app()` builds with the rendered settings (.env), under the Python
   version the combination asked for.
@@ -30,6 +31,7 @@ from pathlib import Path
 import yaml
 
 from extensions import env_file
+from tests.production_settings import undelivered
 from tests.answer_table import Answers, as_data_flags, combination_id, every_combination
 from tests.rendered import leftover_template_syntax, rendered_files
 from tests.working_tree import copy_working_tree
@@ -111,6 +113,13 @@ def check_files(combination: Combination) -> None:
             combination.problems.append(f"{relative}: {found}")
         elif error := _parse_error(path):
             combination.problems.append(f"{relative}: {error}")
+
+
+def check_production_settings(combination: Combination) -> None:
+    """Every setting production sets reaches the API and the worker (tests/production_settings)."""
+    tier = str(combination.answers["tier"])
+    for container, names in undelivered(combination.project, tier).items():
+        combination.problems.append(f"{container} does not receive {', '.join(names)}")
 
 
 def check_ruff(ruff: str, combinations: list[Combination]) -> None:
@@ -223,6 +232,7 @@ def main() -> int:
     print(f"rendered {len(combinations)} combinations in {time.monotonic() - started:.0f} s")
     for combination in combinations:
         check_files(combination)
+        check_production_settings(combination)
     check_ruff(shutil.which("ruff") or "ruff", combinations)
     print(f"files and ruff checked at {time.monotonic() - started:.0f} s")
     check_apps(root, combinations)

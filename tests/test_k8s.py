@@ -13,6 +13,7 @@ import pytest
 import yaml
 from conftest import DOMAIN, TIERS
 
+from tests.production_settings import undelivered
 from tests.variant_checks.infra import local_pgbouncer_ini
 
 PHASES = ["PreSync", "Sync", "PostSync"]
@@ -254,3 +255,15 @@ def test_the_job_worker_runs_like_the_api_scaled_and_guarded(objects) -> None:
     ]
     pgbouncer = of_kind(objects, "NetworkPolicy")["pgbouncer"]["spec"]["ingress"][0]["from"]
     assert {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "worker"}}} in pgbouncer
+
+
+@pytest.mark.parametrize(
+    ("tier", "sign_in_with"), [("growth", ["google"]), ("mvp", ["github"]), ("growth", ["oidc"])]
+)
+def test_every_setting_production_sets_reaches_the_api_and_the_worker(
+    render, tier, sign_in_with
+) -> None:
+    """Derived from the rendered Settings: the provider's client, SENTRY_DSN and the OTLP headers
+    were once in the Secret but never reached the API pod (its sign-in buttons hid themselves)."""
+    project = render(tier=tier, sign_in_with=sign_in_with)
+    assert undelivered(project, tier) == {}

@@ -22,6 +22,8 @@ from app.main import create_app
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
 SECRET_KEY = secrets.token_urlsafe(48)
+# The test client's origin: links and cookies (Secure only over https) match how it calls.
+TEST_ORIGIN = "http://testserver"
 CLIENT_ADDRESSES = itertools.count(1)
 
 MakeApp = Callable[..., AbstractAsyncContextManager[tuple[FastAPI, AsyncClient]]]
@@ -29,11 +31,13 @@ MakeClient = Callable[..., AbstractAsyncContextManager[AsyncClient]]
 
 
 def make_settings(**overrides: Any) -> Settings:
-    """Test settings: nothing read from the project's .env file."""
+    """Test settings: nothing read from the project's .env file, nothing from the tier's
+    production defaults (its https PUBLIC_URL would make cookies the test client never sends)."""
     # Sign-in without a verified email, unless a test asks: most tests register and sign in.
     values: dict[str, Any] = {
         "environment": "test",
         "secret_key": SECRET_KEY,
+        "public_url": TEST_ORIGIN,
         "require_verified_email": False,
         **overrides,
     }
@@ -86,7 +90,7 @@ def make_app(settings: Settings) -> MakeApp:
         transport = ASGITransport(app=app, client=client_address)
         async with (
             app.router.lifespan_context(app),
-            AsyncClient(transport=transport, base_url="http://testserver") as client,
+            AsyncClient(transport=transport, base_url=TEST_ORIGIN) as client,
         ):
             yield app, client
 
