@@ -31,8 +31,8 @@ from pathlib import Path
 import yaml
 
 from extensions import env_file
-from tests.production_settings import undelivered
 from tests.answer_table import Answers, as_data_flags, combination_id, every_combination
+from tests.production_settings import undelivered
 from tests.rendered import leftover_template_syntax, rendered_files
 from tests.working_tree import copy_working_tree
 
