@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from copier import run_copy
 
+from extensions import env_file
 from extensions.context import load_tiers
 from tests.rendered import rendered_files
 from tests.variants import VARIANTS, variant_answers, variant_id
@@ -24,14 +28,46 @@ __all__ = [
 DOMAIN = "acme.example.org"
 
 
-@pytest.fixture
-def render(copie) -> Callable[..., Path]:
-    """Render the template with `answers` on top of the defaults; fail the test if it errors."""
+def render_into(project: Path, answers: dict[str, object]) -> None:
+    """Render the working tree (uncommitted edits included) into `project`. Copier's tasks are
+    skipped but the .env one, run here as the task runs it: locking dependencies takes seconds
+    and no test here reads a lock (the nox sessions render with the copier CLI, tasks and all)."""
+    run_copy(
+        str(ROOT), project, data={"domain": DOMAIN, **answers}, defaults=True, unsafe=True,
+        skip_tasks=True, vcs_ref="HEAD", quiet=True,
+    )  # fmt: skip
+    env_file.complete(project)
+
+
+@pytest.fixture(scope="session")
+def rendered_once(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """The project rendered with `answers`, once per set of answers in a run (a render costs
+    about two seconds); shared, so never to be changed: tests get copies from `render`."""
+    renders: dict[str, Path] = {}
 
     def _render(**answers: object) -> Path:
-        result = copie.copy(extra_answers={"domain": DOMAIN, **answers})
-        assert result.exit_code == 0, result.exception
-        assert result.project_dir is not None
-        return result.project_dir
+        key = json.dumps(answers, sort_keys=True)
+        if key not in renders:
+            project = tmp_path_factory.mktemp("render") / "project"
+            render_into(project, answers)
+            renders[key] = project
+        return renders[key]
+
+    return _render
+
+
+@pytest.fixture
+def render(rendered_once, tmp_path: Path) -> Callable[..., Path]:
+    """A project of this test's own, rendered with `answers` (a copy of the run's one render of
+    those answers, so a test may change it); `fresh=True` renders anew, new secrets and all."""
+    copies = iter(range(1_000))
+
+    def _render(*, fresh: bool = False, **answers: object) -> Path:
+        destination = tmp_path / f"project-{next(copies)}"
+        if fresh:
+            render_into(destination, answers)
+            return destination
+        shutil.copytree(rendered_once(**answers), destination, symlinks=True)
+        return destination
 
     return _render

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import DOMAIN, VARIANTS, rendered_files, variant_id
+from conftest import VARIANTS, rendered_files, variant_answers, variant_id
 
 from extensions.context import images
 
@@ -15,14 +15,13 @@ IMAGE_LINE = re.compile(r"^\s*(?:-\s*)?(?:image:|FROM)\s+(\S+)", re.MULTILINE)
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=variant_id)
-def test_every_third_party_image_is_the_one_shared_toml_names(copie, variant) -> None:
-    result = copie.copy(extra_answers={"domain": DOMAIN, **variant})
-    assert result.exit_code == 0, result.exception
+def test_every_third_party_image_is_the_one_shared_toml_names(render, variant) -> None:
+    project = render(**variant_answers(variant))
     expected = images(variant["tier"])
     repositories = {image.rsplit(":", 1)[0]: image for image in expected.values()}
     named = {
         (path.name, image)
-        for path in rendered_files(result.project_dir)
+        for path in rendered_files(project)
         for image in IMAGE_LINE.findall(path.read_text(errors="ignore"))
     }
     drifted = sorted(

@@ -52,7 +52,7 @@ def test_secrets_go_to_env_and_never_to_the_answers_file(render, tier) -> None:
 
 
 def test_two_renders_with_the_same_answers_differ_only_in_secrets(render) -> None:
-    first, second = render(tier="mvp"), render(tier="mvp")
+    first, second = render(tier="mvp", fresh=True), render(tier="mvp", fresh=True)
     names = [path.relative_to(first) for path in rendered_files(first)]
     assert names == [path.relative_to(second) for path in rendered_files(second)]
     differing = {

@@ -111,7 +111,10 @@ def test_make_dev_serves_on_the_port_given(render) -> None:
     assert "--port 8123" in dry_run
 
 
-def test_a_project_is_created_with_its_lock_files(render) -> None:
-    project = render(frontend=True)
+def test_a_project_is_created_with_its_lock_files(copie) -> None:
+    # pytest-copie runs copier's tasks, the lock task among them (the `render` fixture skips it).
+    result = copie.copy(extra_answers={"frontend": True})
+    assert result.exit_code == 0, result.exception
+    project = result.project_dir
     for lock in ("backend/uv.lock", "frontend/e2e/uv.lock", "frontend/package-lock.json"):
         assert (project / lock).is_file(), f"{lock} is missing"
