@@ -28,6 +28,7 @@ from tests.variants import (  # noqa: E402
     VARIANTS,
     variant_id,
     variant_key,
+    variant_once,
     variant_redis_database,
 )
 
@@ -118,7 +119,8 @@ def variant(
         session, slug, tier=tier, frontend=frontend, python_version=python_version, **extra
     )
     init_git(session, project)
-    target = variant_checks.Variant(tier, frontend, project, slug, index)
+    key = (tier, frontend, python_version, sign_in_with)
+    target = variant_checks.Variant(tier, frontend, project, slug, index, variant_once(key))
     for check in variant_checks.ALL:
         check(session, target)
 

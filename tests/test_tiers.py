@@ -9,7 +9,7 @@ import yaml
 from conftest import ROOT, TIERS, VARIANTS
 
 from extensions.context import load_tiers, monthly_estimate, tier_label
-from tests.variants import variant_key
+from tests.variants import ONCE_CHECKS, variant_key
 
 TTL_CLASSES = ["high_change", "medium_change", "low_change"]
 
@@ -74,6 +74,15 @@ def test_growth_pgbouncer_replicas_are_rendered(render) -> None:
 def test_growth_autoscaling_bounds() -> None:
     growth = TIERS["growth"]
     assert 2 <= growth["api_replicas_min"] <= growth["api_replicas_max"]
+
+
+def test_each_once_check_runs_on_exactly_one_variant_that_can_run_it() -> None:
+    runs = [(name, variant) for variant in VARIANTS for name in variant.get("once", ())]
+    assert sorted(name for name, _ in runs) == sorted(ONCE_CHECKS)
+    for name, variant in runs:
+        # Lighthouse needs the web app, SQLite is the dev default, PgBouncer is growth's.
+        needs = {"lighthouse": variant["frontend"], "sqlite": variant["tier"] == "dev"}
+        assert needs.get(name, variant["tier"] == "growth"), (name, variant)
 
 
 def test_variant_table_covers_every_tier_once_with_the_frontend() -> None:

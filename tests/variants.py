@@ -47,3 +47,11 @@ def variant_answers(variant: Mapping) -> dict[str, object]:
 
 def variant_redis_database(variant_key_: tuple) -> int:
     return [variant_key(variant) for variant in VARIANTS].index(variant_key_) + 1
+
+
+def variant_once(variant_key_: tuple) -> frozenset[str]:
+    """The checks that run on this variant only (tiers.toml's `once`)."""
+    return frozenset(VARIANTS[variant_redis_database(variant_key_) - 1].get("once", ()))
+
+
+ONCE_CHECKS = frozenset({"lighthouse", "sqlite", "pgbouncer"})

@@ -22,6 +22,8 @@ class Variant:
     project: Path
     slug: str
     index: int  # 1-based position in the variant table: its Redis database number
+    # Checks run on this variant only (tiers.toml's `once`): "lighthouse", "sqlite", "pgbouncer".
+    once: frozenset[str] = frozenset()
 
     @property
     def database(self) -> str:

@@ -51,6 +51,7 @@ def run(session: nox.Session, variant) -> None:
     check_monitoring(session, project)
     if (project / "k8s").is_dir():
         check_kubernetes(session, variant)
+    if "pgbouncer" in variant.once:
         check_pgbouncer(session, variant)
     # Every tier has the backend and web images; only mvp and growth have scripts.
     session.run("hadolint", *map(str, dockerfiles(project)))
