@@ -268,6 +268,8 @@ async def verify_email(
             new=token.new_email,
         )
         user.email = token.new_email
+        # Links sent to the old address (a password reset) are bound to it: they die with it.
+        await crud.revoke_account_tokens(session, user.id)
     user.email_verified = True
     session.add(user)
     try:

@@ -238,6 +238,61 @@ async def test_password_reset_signs_out_everywhere_and_works_once(mail: Mail) ->
     assert reused.status_code == 400
 
 
+async def reset_link(mail: Mail, email: str, *, after: int) -> str:
+    asked = await mail.client.post(f"{API}/auth/password-reset/request", json={"email": email})
+    assert asked.status_code == 202, asked.text
+    page, token = link(await mail.next_to(email, after=after))
+    assert page == "reset-password"
+    return token
+
+
+async def reset_with(mail: Mail, token: str, password: str) -> int:
+    body = {"token": token, "new_password": password}
+    return (await mail.client.post(f"{API}/auth/password-reset/confirm", json=body)).status_code
+
+
+@pytest.mark.parametrize("change", ["password changed", "signed out everywhere"])
+async def test_a_reset_link_dies_when_the_password_or_the_sessions_change(
+    mail: Mail, change: str
+) -> None:
+    email = await registered_and_verified(mail)
+    tokens = await login(mail.client, email)
+    token = await reset_link(mail, email, after=1)
+    if change == "password changed":
+        body = {"current_password": PASSWORD, "new_password": NEW_PASSWORD}
+        changed = await mail.client.post(
+            f"{API}/users/me/password", json=body, headers=bearer(tokens)
+        )
+    else:
+        changed = await mail.client.post(f"{API}/auth/logout-all", headers=bearer(tokens))
+    assert changed.is_success, changed.text
+    # Whoever holds the old link (a copy of the mailbox, a shared screen) sets no password with it.
+    assert await reset_with(mail, token, "third-horse-99") == 400
+    refused = await mail.client.post(
+        f"{API}/auth/login", data={"username": email, "password": "third-horse-99"}
+    )
+    assert refused.status_code == 401
+    # A link asked for afterwards works.
+    assert await reset_with(mail, await reset_link(mail, email, after=2), "third-horse-99") == 200
+
+
+async def test_a_reset_link_sent_to_the_old_address_dies_with_it(mail: Mail) -> None:
+    email, new = await registered_and_verified(mail), new_email()
+    tokens = await login(mail.client, email)
+    token = await reset_link(mail, email, after=1)
+    asked = await mail.client.post(
+        f"{API}/users/me/email",
+        json={"new_email": new, "password": PASSWORD},
+        headers=bearer(tokens),
+    )
+    assert asked.status_code == 202, asked.text
+    _, change = link(await mail.next_to(new))
+    assert (await mail.client.post(f"{API}/auth/verify-email", json={"token": change})).is_success
+    # The old address (maybe a mailbox its owner no longer controls) resets nothing now.
+    assert await reset_with(mail, token, "third-horse-99") == 400
+    await login(mail.client, new)
+
+
 async def test_change_password_keeps_this_session_only(mail: Mail) -> None:
     email = await registered_and_verified(mail)
     other, this = await login(mail.client, email), await login(mail.client, email)
