@@ -133,6 +133,19 @@ async def list_users(
     return users.all(), count.one()
 
 
+async def lock_active_admins(session: AsyncSession) -> set[uuid.UUID]:
+    """The active admins' ids, their rows locked until the transaction ends (FOR UPDATE on
+    PostgreSQL, in id order so two callers never deadlock): another admin change waits for this
+    transaction, then sees what it did. SQLite has no row locks; its writers take turns."""
+    result = await session.exec(
+        select(User.id)
+        .where(col(User.role) == "admin", col(User.is_active).is_(True))
+        .order_by(col(User.id))
+        .with_for_update()
+    )
+    return set(result.all())
+
+
 async def count_active_admins(session: AsyncSession) -> int:
     result = await session.exec(
         select(func.count())
