@@ -1,13 +1,16 @@
 import base64
 import json
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import jwt
 import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 
+from app.core import security
 from app.core.config import RateLimit, Settings
 from app.core.security import create_token
 from tests.conftest import SECRET_KEY, MakeApp, MakeClient
@@ -156,7 +159,10 @@ async def test_bad_tries_from_one_address_never_lock_the_owner_out_of_another(
             assert await login_status(owner, email, PASSWORD) == 200
 
 
-async def test_the_emails_own_cap_counts_bad_tries_from_every_address(make_app: MakeApp) -> None:
+async def test_guesses_from_many_addresses_never_lock_the_owner_out(make_app: MakeApp) -> None:
+    """Past the email's cap on failures (from every address together) each address gets one try
+    a minute at it: the guessers slow to one guess per address, and the owner's right password,
+    from an address of their own, still signs in."""
     limits = {"login_per_minute": 2, "login_per_email_per_minute": 5}
     async with make_app(rate_limit=limits) as (app, client):
         email = await register(client)
@@ -164,7 +170,49 @@ async def test_the_emails_own_cap_counts_bad_tries_from_every_address(make_app: 
         for address in range(6):
             async with client_at(app, f"203.0.113.{address}") as guesser:
                 statuses.append(await login_status(guesser, email, "wrong-pass-1"))
-        assert statuses == [401] * 5 + [429]
+                if address == 5:  # past the cap: that address's one try was its last this minute
+                    statuses.append(await login_status(guesser, email, "wrong-pass-2"))
+        assert statuses == [401] * 6 + [429]
+        async with client_at(app, "198.51.100.9") as owner:
+            assert await login_status(owner, email, PASSWORD) == 200
+
+
+async def test_failures_from_one_address_are_limited_whatever_the_emails(
+    make_app: MakeApp,
+) -> None:
+    """Password spraying: one password tried on many accounts from one address."""
+    limits = {"login_per_minute": 10, "login_failures_per_address_per_minute": 3}
+    async with make_app(rate_limit=limits) as (app, client):
+        accounts = [await register(client) for _ in range(5)]
+        async with client_at(app, "203.0.113.50") as office:
+            # Sign-ins that succeed are not failures: everyone behind one address signs in.
+            assert [await login_status(office, email, PASSWORD) for email in accounts] == [200] * 5
+            statuses = [await login_status(office, email, "Spring2026!") for email in accounts]
+            assert statuses == [401] * 3 + [429] * 2
+        async with client_at(app, "198.51.100.10") as elsewhere:
+            assert await login_status(elsewhere, accounts[4], PASSWORD) == 200
+
+
+async def test_a_limited_address_is_refused_before_hashing(
+    make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sign-in storm from one address, a new email each time: once the address is limited, no
+    password of its is hashed (argon2 is the expensive part of a sign-in)."""
+    hashed = []
+    run = security.hashing.run
+
+    async def counted(function: Callable[..., Any], *args: object) -> Any:
+        hashed.append(function)
+        return await run(function, *args)
+
+    monkeypatch.setattr(security.hashing, "run", counted)
+    limits = {"login_per_minute": 10, "login_failures_per_address_per_minute": 2}
+    async with make_app(rate_limit=limits) as (app, _), client_at(app, "203.0.113.60") as storm:
+        assert [await login_status(storm, new_email(), "guess-123") for _ in range(2)] == [401] * 2
+        before = len(hashed)
+        statuses = [await login_status(storm, new_email(), "guess-123") for _ in range(20)]
+        assert statuses == [429] * 20
+        assert len(hashed) == before
 
 
 def _segment(data: dict[str, object]) -> str:
