@@ -5,6 +5,7 @@ account or not: the email itself tells its owner."""
 from datetime import timedelta
 from typing import Annotated
 
+from asgi_correlation_id import correlation_id
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 from procrastinate.tasks import Task
@@ -162,9 +163,11 @@ async def login(
     valid, new_hash = await verify_password(form.password, user.hashed_password if user else None)
     if user is None or not valid:
         await rate_limiter.count(EMAIL_FAILURES, email)
-        # Only known accounts: an unknown address's tries are counted by the rate limits alone.
-        if user is not None:
-            audit.record(session, audit.SIGN_IN_FAILED, request=request, target_user_id=user.id)
+        # The same work whether the address has an account or not (the time would tell): a job
+        # records the event for a known account.
+        if plausible:
+            failed = {"email": email, "ip": client, "request_id": correlation_id.get()}
+            await enqueue(session, accounts.sign_in_failed, **failed)
             await session.commit()
         raise unauthorized("Incorrect email or password")
     await rate_limiter.count(ADDRESS_FAILURES, client, -1)  # the right password: not a failure

@@ -15,7 +15,7 @@ from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker
 from app.models import AuditEvent, User
 from tests.conftest import MakeApp
-from tests.utils import API, PASSWORD, Account, login, new_email, signup
+from tests.utils import API, PASSWORD, Account, login, new_email, run_jobs, signup
 
 pytestmark = pytest.mark.anyio
 
@@ -276,6 +276,7 @@ async def test_events_hold_no_password_or_token(
     await client.post(
         f"{API}/auth/login", data={"username": member.email, "password": "wrong-pass-1"}
     )
+    await run_jobs(client)  # a job records the failed sign-in
     await client.post(
         f"{API}/users/me/password",
         json={"current_password": PASSWORD, "new_password": "newer-horse-55"},

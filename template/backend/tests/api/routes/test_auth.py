@@ -2,6 +2,7 @@ import base64
 import json
 import uuid
 from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any
 
@@ -9,12 +10,16 @@ import jwt
 import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
+from sqlalchemy import event
+from sqlmodel import col, select
 
-from app.core import security
+from app import crud
+from app.core import audit, security
 from app.core.config import RateLimit, Settings
 from app.core.security import create_token
+from app.models import AuditEvent
 from tests.conftest import SECRET_KEY, MakeApp, MakeClient
-from tests.utils import API, PASSWORD, login, new_email, register, signup
+from tests.utils import API, PASSWORD, login, new_email, register, run_jobs, signup
 
 pytestmark = pytest.mark.anyio
 
@@ -213,6 +218,52 @@ async def test_a_limited_address_is_refused_before_hashing(
         statuses = [await login_status(storm, new_email(), "guess-123") for _ in range(20)]
         assert statuses == [429] * 20
         assert len(hashed) == before
+
+
+async def test_a_wrong_password_costs_the_same_whether_the_address_has_an_account(
+    make_app: MakeApp,
+) -> None:
+    """The database work of a failed sign-in, statement by statement, tells nothing about the
+    address: a known account's audit event is written by a job, off the request."""
+    async with make_app() as (app, client):
+        email = await register(client)
+        done: list[str] = []
+        # This test's requests only, not the jobs that the SQLite default runs meanwhile.
+        measured: ContextVar[bool] = ContextVar("measured", default=False)
+        measured.set(True)
+
+        def executed(*args: Any) -> None:
+            if measured.get():
+                done.append(str(args[2]).split()[0].upper() if len(args) > 2 else "COMMIT")
+
+        engine = app.state.engine.sync_engine
+        event.listen(engine, "before_cursor_execute", executed)
+        event.listen(engine, "commit", executed)
+        work = {}
+        try:
+            for who, address in (("an account", email), ("no account", new_email())):
+                done.clear()
+                assert await login_status(client, address, "wrong-pass-1") == 401
+                work[who] = list(done)
+        finally:
+            event.remove(engine, "before_cursor_execute", executed)
+            event.remove(engine, "commit", executed)
+        assert work["an account"] == work["no account"], work
+        # The event is recorded all the same, by the job.
+        async with app.state.sessionmaker() as session:
+            user = await crud.get_user_by_email(session, email)
+            assert user is not None
+        kinds: list[str] = []
+        for _ in range(50):
+            await run_jobs(client)
+            async with app.state.sessionmaker() as session:
+                rows = await session.exec(
+                    select(AuditEvent.kind).where(col(AuditEvent.target_user_id) == user.id)
+                )
+                kinds = list(rows.all())
+            if audit.SIGN_IN_FAILED in kinds:
+                break
+        assert audit.SIGN_IN_FAILED in kinds
 
 
 def _segment(data: dict[str, object]) -> str:
