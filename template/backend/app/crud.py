@@ -56,15 +56,31 @@ async def update_password_hash(session: AsyncSession, user: User, hashed_passwor
 
 
 async def set_password(session: AsyncSession, user: User, hashed_password: str) -> None:
-    """A new password signs out every session: refresh tokens revoked, access tokens outdated."""
+    """A new password signs out every session: refresh tokens revoked, access tokens outdated,
+    emailed links dead."""
     user.hashed_password = hashed_password
     await sign_out_everywhere(session, user)
 
 
 async def sign_out_everywhere(session: AsyncSession, user: User) -> None:
+    await end_sessions(session, user)
+    await session.commit()
+
+
+async def end_sessions(session: AsyncSession, user: User) -> None:
+    """Sign out every session of the user (the caller commits): access tokens outdated, refresh
+    tokens revoked, and the unused links of their emails dead too. A reset link sent before the
+    password changed must not set another one; a pending email change asked for with the old
+    password must not go through."""
     user.session_version += 1
     session.add(user)
-    await revoke_refresh_tokens(session, user.id)  # commits
+    await session.exec(
+        update(RefreshToken)
+        .where(col(RefreshToken.user_id) == user.id, col(RefreshToken.used_at).is_(None))
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    await revoke_account_tokens(session, user.id)
 
 
 async def delete_user(session: AsyncSession, user: User) -> None:
@@ -115,6 +131,19 @@ async def list_users(
         .limit(limit)
     )
     return users.all(), count.one()
+
+
+async def lock_active_admins(session: AsyncSession) -> set[uuid.UUID]:
+    """The active admins' ids, their rows locked until the transaction ends (FOR UPDATE on
+    PostgreSQL, in id order so two callers never deadlock): another admin change waits for this
+    transaction, then sees what it did. SQLite has no row locks; its writers take turns."""
+    result = await session.exec(
+        select(User.id)
+        .where(col(User.role) == "admin", col(User.is_active).is_(True))
+        .order_by(col(User.id))
+        .with_for_update()
+    )
+    return set(result.all())
 
 
 async def count_active_admins(session: AsyncSession) -> int:
@@ -183,6 +212,17 @@ async def add_account_token(
         )
     )
     return token
+
+
+async def revoke_account_tokens(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """Every unused link token of the user stops working (the caller commits): when the password
+    or the address changes, a link sent before belongs to what was, not to what is."""
+    await session.exec(
+        update(AccountToken)
+        .where(col(AccountToken.user_id) == user_id, col(AccountToken.used_at).is_(None))
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def use_account_token(

@@ -38,6 +38,7 @@ from app.core.middleware import (
     InternalErrorMiddleware,
     RequestIdMiddleware,
     SecurityHeadersMiddleware,
+    TrustedHostsMiddleware,
     route_template,
 )
 from app.core.observability import init_observability
@@ -158,6 +159,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added innermost first: the request context wraps everything, so it times and ids it all;
     # a shed request still gets CORS and security headers, and so does a 500.
     app.add_middleware(CancelOnDisconnectMiddleware)
+    if settings.environment == "production":
+        # The Host header names this site, or the request is refused: nothing reflects another
+        # (a Location header, a redirect) back to a client.
+        app.add_middleware(
+            TrustedHostsMiddleware, allowed_hosts=settings.trusted_hosts, www_redirect=False
+        )
     app.add_middleware(
         ShedOverloadMiddleware, max_in_flight=settings.max_in_flight, retry_after=retry_after
     )

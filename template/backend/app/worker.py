@@ -2,15 +2,20 @@
 
 Runs jobs.concurrency jobs at once, serves its own /metrics on METRICS_PORT (jobs done, retried,
 failed, queue depth and age), retries the jobs of workers that died, and on SIGTERM lets running
-jobs finish (up to jobs.shutdown_grace_seconds). `python -m app.worker healthcheck` exits 0 while
-it serves that port (the containers' health check). With the SQLite default there is nothing to run:
-jobs run inside the API process.
+jobs finish (up to jobs.shutdown_grace_seconds). Stopped by anything else (PostgreSQL restarting
+under it), it exits with status 1, to be restarted. `python -m app.worker healthcheck` exits 0
+while it serves that port (the containers' health check). With the SQLite default there is
+nothing to run: jobs run inside the API process.
 """
 
 import asyncio
+import logging
+import signal
 import sys
 import urllib.request
+from typing import Any
 
+import procrastinate
 from prometheus_client import start_http_server
 
 from app.__main__ import settings_or_exit
@@ -19,6 +24,13 @@ from app.core.db import create_engine, create_sessionmaker
 from app.core.logs import configure_logging
 from app.core.observability import init_observability, shutdown_observability
 from app.jobs.queue import open_queue, watch, worker_options
+
+logger = logging.getLogger(__name__)
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+class WorkerStopped(Exception):
+    """The worker stopped without being asked to."""
 
 
 async def run(settings: Settings) -> None:
@@ -31,11 +43,41 @@ async def run(settings: Settings) -> None:
         async with open_queue(settings) as queue:
             watcher = asyncio.create_task(watch(settings, sessionmaker))
             try:
-                await queue.run_worker_async(**worker_options(settings, sessionmaker))
+                await work(queue, worker_options(settings, sessionmaker))
             finally:
                 watcher.cancel()
     finally:
         await engine.dispose()
+
+
+async def work(queue: procrastinate.App, options: dict[str, Any]) -> None:
+    """Run jobs until SIGTERM or SIGINT (running jobs get jobs.shutdown_grace_seconds to finish).
+
+    procrastinate also stops a worker when one of its parts fails, such as the LISTEN connection
+    that cannot connect again while PostgreSQL restarts, and returns as if it had been asked to:
+    that raises WorkerStopped here, so the process exits non-zero and is restarted.
+    """
+    loop = asyncio.get_running_loop()
+    worker = asyncio.create_task(queue.run_worker_async(**options, install_signal_handlers=False))
+    asked = False
+
+    def stop() -> None:
+        nonlocal asked
+        asked = True
+        worker.cancel()  # procrastinate stops gracefully when its run is cancelled
+
+    for signum in STOP_SIGNALS:
+        loop.add_signal_handler(signum, stop)
+    try:
+        await worker
+    except asyncio.CancelledError:
+        if not asked:
+            raise
+        return
+    finally:
+        for signum in STOP_SIGNALS:
+            loop.remove_signal_handler(signum)
+    raise WorkerStopped("the job worker stopped on its own (the error is logged above)")
 
 
 def healthcheck(settings: Settings) -> None:
@@ -63,6 +105,9 @@ def main() -> None:
     start_http_server(settings.metrics_port, addr=settings.api_host)
     try:
         asyncio.run(run(settings))
+    except WorkerStopped as error:
+        logger.error("%s: exiting with status 1, to be restarted", error)
+        raise SystemExit(1) from None
     finally:
         shutdown_observability()
 

@@ -13,16 +13,18 @@ from tests.conftest import MakeClient
 pytestmark = pytest.mark.anyio
 
 PUBLIC_IN_DEVELOPMENT = ("/metrics", "/docs", "/openapi.json")
+# The test client's host name, which production answers for only when told.
+PRODUCTION = {"environment": "production", "allowed_hosts": ["testserver"]}
 
 
 async def test_production_api_port_serves_no_metrics_or_docs(make_client: MakeClient) -> None:
-    async with make_client(environment="production") as client:
+    async with make_client(**PRODUCTION) as client:
         for path in PUBLIC_IN_DEVELOPMENT:
             assert (await client.get(path)).status_code == 404, path
 
 
 async def test_docs_are_served_in_production_when_enabled(make_client: MakeClient) -> None:
-    async with make_client(environment="production", docs_enabled=True) as client:
+    async with make_client(**PRODUCTION, docs_enabled=True) as client:
         assert (await client.get("/openapi.json")).status_code == 200
         assert (await client.get("/metrics")).status_code == 404
 

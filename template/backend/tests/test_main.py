@@ -5,11 +5,11 @@ import json
 import logging
 
 import pytest
-from httpx import AsyncClient
+from httpx import ASGITransport, AsyncClient
 
 from app.core.logs import JsonFormatter
 from tests.conftest import MakeApp, MakeClient
-from tests.utils import API
+from tests.utils import API, signup
 
 pytestmark = pytest.mark.anyio
 
@@ -33,6 +33,34 @@ async def test_every_response_has_security_headers(
         assert header in response.headers
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "Strict-Transport-Security" not in response.headers
+
+
+@pytest.mark.parametrize("allowed", [[], ["api.example.test"]])
+async def test_production_answers_for_its_own_host_names_only(
+    make_app: MakeApp, allowed: list[str]
+) -> None:
+    site = allowed[0] if allowed else "app.example.test"
+    overrides = {"public_url": "https://app.example.test", "allowed_hosts": allowed}
+    async with make_app(environment="production", **overrides) as (app, _):
+        transport = ASGITransport(app=app, client=("10.9.0.1", 50000))
+        async with AsyncClient(transport=transport, base_url=f"http://{site}") as client:
+            account = await signup(client)
+            item = {"title": "where does it live?"}
+            created = await client.post(f"{API}/items", json=item, headers=account.headers)
+            assert created.status_code == 201, created.text
+            assert created.headers["Location"].startswith(f"http://{site}{API}/items/")
+            # A Host header naming another site is refused before anything is built from it.
+            forged = {**account.headers, "Host": "evil.example"}
+            refused = await client.post(f"{API}/items", json=item, headers=forged)
+            assert refused.status_code == 400, refused.text
+            assert "evil.example" not in refused.headers.get("Location", "")
+            slash = await client.get(f"{API}/items/", headers=forged)  # the trailing-slash redirect
+            assert slash.status_code == 400
+            # Health checks reach the API by address: the loopback, or a pod's IP.
+            for host in ("127.0.0.1:8000", "10.1.2.3:8000"):
+                assert (await client.get("/health/live", headers={"Host": host})).status_code == 200
+            local = await client.get(f"{API}/users/me", headers={"Host": "localhost:8000"})
+            assert local.status_code == 401
 
 
 async def test_a_500_has_the_headers_and_is_logged_with_the_request_id(make_app: MakeApp) -> None:

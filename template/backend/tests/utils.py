@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from httpx import AsyncClient, Response
 from prometheus_client.parser import text_string_to_metric_families
 
+from app.jobs.queue import deferred, open_queue, worker_options
+
 API = "/api/v1"
 PASSWORD = "correct-horse-42"
 
@@ -54,6 +56,20 @@ async def signup(client: AsyncClient, password: str = PASSWORD) -> Account:
     email = await register(client, password)
     tokens = await login(client, email, password)
     return Account(email, password, tokens["access_token"], tokens["refresh_token"])
+
+
+async def run_jobs(client: AsyncClient) -> None:
+    """Run the jobs waiting in the queue of the app behind `client` (on PostgreSQL no worker
+    runs inside the API; with the SQLite default the API's own worker runs them soon)."""
+    app = client._transport.app  # type: ignore[attr-defined]
+    settings = app.state.settings
+    if settings.is_sqlite:
+        await deferred()
+        await asyncio.sleep(0.2)
+        return
+    async with open_queue(settings) as queue:
+        options = worker_options(settings, app.state.sessionmaker)
+        await queue.run_worker_async(**options, wait=False, install_signal_handlers=False)
 
 
 def metric(response: Response, name: str, **labels: str) -> float:

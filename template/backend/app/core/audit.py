@@ -44,16 +44,19 @@ def record(
     request: Request | None = None,
     actor_id: uuid.UUID | None = None,
     target_user_id: uuid.UUID | None = None,
+    ip: str | None = None,
+    request_id: str | None = None,
     **detail: Any,
 ) -> None:
-    """Add the event to `session`; the caller's commit writes it with the change."""
+    """Add the event to `session`; the caller's commit writes it with the change. A job records
+    the `ip` and `request_id` of the request that enqueued it."""
     session.add(
         AuditEvent(
             kind=kind,
             actor_id=actor_id,
             target_user_id=target_user_id,
-            ip=request.client.host[:64] if request and request.client else None,
-            request_id=correlation_id.get(),
+            ip=(request.client.host if request and request.client else ip or "")[:64] or None,
+            request_id=correlation_id.get() or request_id,
             detail=detail,
         )
     )

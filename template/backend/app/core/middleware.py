@@ -9,6 +9,7 @@ from functools import partial
 
 from asgi_correlation_id import CorrelationIdMiddleware
 from starlette.datastructures import MutableHeaders
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -171,3 +172,14 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class TrustedHostsMiddleware(TrustedHostMiddleware):
+    """Starlette's Host check (400 for any other host name, before the app builds a URL from it,
+    such as a Location), except on the probe paths: Kubernetes and Docker probe by address."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in PROBE_PATHS:
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)

@@ -97,6 +97,21 @@ class RateLimiter:
         self._remember(key, Batch(max(0, granted - 1), now + seconds_left, refused=granted <= 0))
         return Hit(None) if granted > 0 else self._refuse(scope, seconds_left)
 
+    async def count(self, scope: str, identity: str, amount: int = 1) -> Counted:
+        """Add `amount` to `identity`'s count in the store at once (no batches): for counts that
+        must be exact, such as failures (`amount=-1` gives one back)."""
+        return await self.store.incr(f"rl:{scope}:{identity}", self.window_seconds, amount)
+
+    async def take(self, scope: str, identity: str, limit: int) -> Hit:
+        """Like `hit`, counted exactly in the store, so that `count(scope, identity, -1)` can give
+        the request back once it turns out not to count (a right password, for a failure limit)."""
+        return self._decide(scope, await self.count(scope, identity), limit)
+
+    async def reached(self, scope: str, identity: str, limit: int) -> bool:
+        """Whether `identity` has used all of `limit` in this window, without counting anything."""
+        counted = await self.count(scope, identity, 0)
+        return counted is not None and counted[0] >= limit
+
     def _decide(self, scope: str, counted: Counted, limit: int) -> Hit:
         if counted is None or counted[0] <= limit:
             return Hit(None)

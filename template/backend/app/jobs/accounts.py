@@ -9,7 +9,7 @@ from procrastinate import JobContext
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import crud
-from app.core import mail
+from app.core import audit, mail
 from app.core.config import Settings
 from app.jobs.queue import DEFAULT_RETRY, queue, session_for
 
@@ -71,6 +71,20 @@ async def verification_requested(context: JobContext, email: str) -> None:
         user = await crud.get_user_by_email(session, email)
     if user is not None:
         await _send_verification(context, user.id)
+
+
+@queue.task(pass_context=True, retry=DEFAULT_RETRY)
+async def sign_in_failed(
+    context: JobContext, email: str, ip: str | None, request_id: str | None
+) -> None:
+    """A wrong password: an audit event if the address has an account. Looked up here, not in the
+    request, which then does the same work for every address and so takes the same time."""
+    async with session_for(context) as session:
+        user = await crud.get_user_by_email(session, email)
+        if user is not None:
+            kind = audit.SIGN_IN_FAILED
+            audit.record(session, kind, target_user_id=user.id, ip=ip, request_id=request_id)
+            await session.commit()
 
 
 @queue.task(pass_context=True, retry=DEFAULT_RETRY)

@@ -6,8 +6,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from pydantic import BaseModel, Field, computed_field, field_serializer
 
-from app.core.cache import Cache, MemoryStore
+from app.core.cache import Cache, MemoryStore, shape
 from app.core.config import CacheTTLSeconds
 
 pytestmark = pytest.mark.anyio
@@ -136,3 +137,49 @@ async def test_a_new_windows_seconds_left_are_exact_whatever_the_clock_reads(pow
     now = math.nextafter(2.0**power, 0)
     store = MemoryStore(max_entries=10, clock=lambda: now)
     assert await store.incr("k", 60) == (1, 60)
+
+
+def released(change: str) -> type[BaseModel]:
+    """One release's ItemPublic: the same name and field names in each, serialised differently."""
+    if change == "computed field":
+
+        class ItemPublic(BaseModel):
+            title: str
+            notes: str = ""
+
+            @computed_field  # type: ignore[prop-decorator]
+            @property
+            def summary(self) -> str:
+                return self.title[:10]
+
+    elif change == "excluded field":
+
+        class ItemPublic(BaseModel):  # type: ignore[no-redef]
+            title: str
+            notes: str = Field(default="", exclude=True)
+
+    elif change == "serializer":
+
+        class ItemPublic(BaseModel):  # type: ignore[no-redef]
+            title: str
+            notes: str = ""
+
+            @field_serializer("notes")
+            def _notes(self, notes: str) -> list[str]:
+                return notes.splitlines()
+
+    else:
+
+        class ItemPublic(BaseModel):  # type: ignore[no-redef]
+            title: str
+            notes: str = ""
+
+    return ItemPublic
+
+
+@pytest.mark.parametrize("change", ["computed field", "excluded field", "serializer"])
+def test_a_model_serialised_differently_has_another_shape(change: str) -> None:
+    """A release that changes what a model writes out, not its fields, must not read the entries
+    the release before it cached."""
+    assert shape(released("before")) == shape(released("before"))
+    assert shape(released(change)) != shape(released("before"))

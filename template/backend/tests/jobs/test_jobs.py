@@ -19,7 +19,7 @@ import pytest
 from alembic import command
 from alembic.config import Config
 from prometheus_client import REGISTRY
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -220,7 +220,9 @@ async def job_runs(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncItera
     await run("DROP TABLE job_runs")
 
 
-def start_worker(settings: Settings, metrics_port: int) -> subprocess.Popen[bytes]:
+def start_worker(
+    settings: Settings, metrics_port: int, **environment: str
+) -> subprocess.Popen[bytes]:
     """`python -m app.worker`, as the worker container runs it, with the test tasks imported."""
     env = {
         **os.environ,
@@ -234,6 +236,7 @@ def start_worker(settings: Settings, metrics_port: int) -> subprocess.Popen[byte
         "JOBS__STALLED_AFTER_SECONDS": "2",
         "JOBS__CHECK_SECONDS": "0.5",
         "JOBS__POLL_SECONDS": "0.5",
+        **environment,
     }
     code = "import tests.jobs.tasks; from app.worker import main; main()"
     return subprocess.Popen([sys.executable, "-c", code], cwd=BACKEND_DIR, env=env)  # noqa: S603
@@ -306,6 +309,90 @@ async def test_a_job_killed_with_its_worker_is_run_again_or_failed(
     finally:
         second.send_signal(signal.SIGTERM)  # a graceful stop: exits 0
         assert second.wait(timeout=30) == 0
+
+
+async def listening(sessionmaker: async_sessionmaker[AsyncSession], name: str) -> int:
+    """How many LISTEN connections the worker called `name` holds."""
+    async with sessionmaker() as session:
+        rows = await session.exec(  # type: ignore[call-overload]
+            text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE application_name = :name AND query ILIKE 'LISTEN%'"
+            ),
+            params={"name": name},
+        )
+        return rows.one()[0]
+
+
+class Restartable:
+    """A TCP proxy in front of PostgreSQL that restarts as the server does: `restart()` cuts
+    every connection and refuses new ones for a moment."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.upstream = (host, port)
+        self.port = closed_port()
+        self.connections: set[asyncio.StreamWriter] = set()
+        self.server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> "Restartable":
+        self.server = await asyncio.start_server(self.accept, "127.0.0.1", self.port)
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.down()
+
+    async def accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(*self.upstream)
+        self.connections |= {writer, up_writer}
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            while data := await source.read(65536):
+                sink.write(data)
+                await sink.drain()
+            sink.close()
+
+        await asyncio.gather(
+            pipe(reader, up_writer), pipe(up_reader, writer), return_exceptions=True
+        )
+
+    async def down(self) -> None:
+        if self.server is not None:
+            self.server.close()
+        for connection in self.connections:
+            connection.transport.abort()
+        self.connections.clear()
+
+    async def restart(self, seconds: float) -> None:
+        await self.down()
+        await asyncio.sleep(seconds)
+        await self.__aenter__()
+
+
+@on_postgresql
+async def test_the_worker_exits_non_zero_when_the_database_restarts(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """PostgreSQL restarts: the worker's LISTEN connection drops and cannot connect again at
+    once. procrastinate then stops the worker as if it were asked to; it must exit non-zero, to
+    be restarted (compose's restart policy, Kubernetes) and to show as a failure, not a stop."""
+    url = make_url(settings.database_url)
+    name = f"worker-{uuid.uuid4().hex[:12]}"
+    async with Restartable(url.host or "127.0.0.1", url.port or 5432) as database:
+        proxied = url.set(host="127.0.0.1", port=database.port).render_as_string(False)
+        worker = start_worker(
+            settings.model_copy(update={"database_url": proxied}),
+            closed_port(),
+            PGAPPNAME=name,
+            JOBS__LISTEN_NOTIFY="true",
+        )
+        try:
+            assert await eventually(lambda: listening(sessionmaker, name), 1) == 1
+            await database.restart(seconds=2)
+            assert await asyncio.to_thread(worker.wait, 30) != 0
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
 
 
 async def test_the_worker_refuses_the_sqlite_default_in_one_line(tmp_path: Path) -> None:

@@ -44,6 +44,12 @@ async def target(session: SessionDep, user_id: uuid.UUID) -> User:
     return user
 
 
+def last_admin() -> HTTPException:
+    return HTTPException(
+        status.HTTP_409_CONFLICT, "This is the last active admin: make another admin first."
+    )
+
+
 @router.get("/users", response_model=UsersPublic, responses=FORBIDDEN)
 async def list_users(
     _: Reader,
@@ -82,14 +88,17 @@ async def update_user(
 ) -> UserPublic:
     """Change a user's role, or deactivate (signed out at once, on their very next request) or
     reactivate them."""
-    user = await target(session, user_id)
+    # Check and write in one step: the active admins' rows stay locked until this commits, so two
+    # admins stepping each other down at the same moment cannot both count two and leave none.
+    admins = await crud.lock_active_admins(session)
+    if admin.id not in admins:  # stepped down (or deactivated) by another admin a moment ago
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "You are no longer an active admin.")
+    user = await target(session, user_id)  # read after the lock: what the other change left
     demoted = body.role is not None and body.role != "admin" and user.role == "admin"
     deactivated = body.is_active is False and user.is_active
     steps_down = (demoted or deactivated) and user.role == "admin" and user.is_active
-    if steps_down and await crud.count_active_admins(session) <= 1:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT, "This is the last active admin: make another admin first."
-        )
+    if steps_down and len(admins) <= 1:
+        raise last_admin()
     changes = {"request": request, "actor_id": admin.id, "target_user_id": user.id}
     if body.role is not None and body.role != user.role:
         audit.record(session, audit.ROLE_CHANGED, **changes, old=user.role, new=body.role)
@@ -99,6 +108,13 @@ async def update_user(
         audit.record(session, kind, **changes)
         user.is_active = body.is_active
     session.add(user)
+    if steps_down:
+        # SQLite has no row locks: its writers take turns, so counting again after this write
+        # sees any other admin change that committed first.
+        await session.flush()
+        if await crud.count_active_admins(session) < 1:
+            await session.rollback()
+            raise last_admin()
     if deactivated:
         await crud.sign_out_everywhere(session, user)  # commits, the events with it
     else:

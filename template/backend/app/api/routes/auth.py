@@ -5,6 +5,7 @@ account or not: the email itself tells its owner."""
 from datetime import timedelta
 from typing import Annotated
 
+from asgi_correlation_id import correlation_id
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 from procrastinate.tasks import Task
@@ -65,15 +66,18 @@ def client_address(request: Request) -> str:
 
 async def limit_account_request(
     request: Request, rate_limiter: RateLimiter, settings: Settings, email: str | None = None
-) -> None:
-    """429 past the account limits: per client address, and per email from every address (each
-    of these requests sends an email; both fail open like every limit)."""
+) -> bool:
+    """429 past the per-address account limit. Whether an email may go to `email`: past its own
+    limit (from every address together) the request is answered as usual and sends nothing, so
+    no one can flood a mailbox, nor lock its owner out of asking. Both fail open."""
     limits = settings.rate_limit
     hit = await rate_limiter.hit("account", client_address(request), limits.account_per_minute)
-    if hit.retry_after is None and email is not None:
-        hit = await rate_limiter.hit("account_email", email, limits.account_per_email_per_minute)
     if hit.retry_after is not None:
         raise too_many_requests(hit.retry_after)
+    if email is None:
+        return False
+    limit = limits.account_per_email_per_minute
+    return (await rate_limiter.hit("account_email", email, limit)).retry_after is None
 
 
 async def email_the_address(
@@ -86,9 +90,9 @@ async def email_the_address(
 ) -> Message:
     """Within the account limits, enqueue `job` for the address (it finds out whether there is an
     account) and answer in the same words either way."""
-    await limit_account_request(request, rate_limiter, settings, email)
-    await enqueue(session, job, email=email)
-    await session.commit()
+    if await limit_account_request(request, rate_limiter, settings, email):
+        await enqueue(session, job, email=email)
+        await session.commit()
     return Message(detail=CHECK_INBOX.format(email=email))
 
 
@@ -115,7 +119,7 @@ async def register(
     """Create the account and email a verification link. An address that already has an account
     gets the same answer (its owner gets an email instead), so the answer tells no one which
     addresses have accounts."""
-    await limit_account_request(request, rate_limiter, settings, data.email)
+    may_email = await limit_account_request(request, rate_limiter, settings, data.email)
     hashed = await hash_password(data.password)  # for taken addresses too: the same time
     created = False
     if await crud.get_user_by_email(session, data.email) is None:
@@ -124,7 +128,7 @@ async def register(
             created = True
         except IntegrityError:  # registered concurrently, between the check and the insert
             await session.rollback()
-    if not created:
+    if not created and may_email:
         await enqueue(session, accounts.registration_attempted, email=data.email)
         await session.commit()
     return Message(detail=CHECK_INBOX.format(email=data.email))
@@ -149,14 +153,7 @@ async def login(
     """Exchange email (as `username`) and password for an access and a refresh token."""
     email = form.username.strip().lower()[:MAX_LOGIN_FIELD]
     client = client_address(request)
-    limits = settings.rate_limit
-    hit = await rate_limiter.hit("login", f"{client}:{email}", limits.login_per_minute)
-    if hit.retry_after is None:
-        # The email's cap counts every address together, and is higher: bad tries from one
-        # address never lock the owner out of another, and guessing from many still stops.
-        hit = await rate_limiter.hit("login_email", email, limits.login_per_email_per_minute)
-    if hit.retry_after is not None:
-        raise too_many_requests(hit.retry_after)
+    await limit_sign_in(rate_limiter, settings, client, email)  # before any hashing
 
     plausible = "\x00" not in email and len(form.password) <= MAX_LOGIN_FIELD
     user = await crud.get_user_by_email(session, email) if plausible else None
@@ -165,11 +162,15 @@ async def login(
     await session.commit()
     valid, new_hash = await verify_password(form.password, user.hashed_password if user else None)
     if user is None or not valid:
-        # Only known accounts: an unknown address's tries are counted by the rate limits alone.
-        if user is not None:
-            audit.record(session, audit.SIGN_IN_FAILED, request=request, target_user_id=user.id)
+        await rate_limiter.count(EMAIL_FAILURES, email)
+        # The same work whether the address has an account or not (the time would tell): a job
+        # records the event for a known account.
+        if plausible:
+            failed = {"email": email, "ip": client, "request_id": correlation_id.get()}
+            await enqueue(session, accounts.sign_in_failed, **failed)
             await session.commit()
         raise unauthorized("Incorrect email or password")
+    await rate_limiter.count(ADDRESS_FAILURES, client, -1)  # the right password: not a failure
     if not user.is_active:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="Inactive user")
     # Said only to someone who knows the password: it tells no one else the address exists.
@@ -179,6 +180,36 @@ async def login(
         await crud.update_password_hash(session, user, new_hash)
     audit.record(session, audit.SIGN_IN, request=request, actor_id=user.id, target_user_id=user.id)
     return await issue_tokens(session, settings, user)  # commits the event with the token
+
+
+# Failed sign-ins per client address (any email), and per email (from any address).
+ADDRESS_FAILURES = "login_address_failures"
+EMAIL_FAILURES = "login_email_failures"
+
+
+async def limit_sign_in(
+    rate_limiter: RateLimiter, settings: Settings, client: str, email: str
+) -> None:
+    """429 past the sign-in limits, before the password is hashed.
+
+    - Tries per address and email: one address guessing one account.
+    - Failures per address, any email (password spraying): each try counts as a failure until
+      its password turns out right, so a storm from one address is refused before hashing.
+    - Failures per email from every address (guessing from many addresses) do not lock the owner
+      out: past that limit, each address gets one try a minute at the email. The owner, from an
+      address of their own, still gets in; a guesser pays an address per guess a minute.
+    """
+    limits = settings.rate_limit
+    hit = await rate_limiter.hit("login", f"{client}:{email}", limits.login_per_minute)
+    if hit.retry_after is None and await rate_limiter.reached(
+        EMAIL_FAILURES, email, limits.login_per_email_per_minute
+    ):
+        hit = await rate_limiter.hit("login_email_slow", f"{client}:{email}", 1)
+    if hit.retry_after is None:
+        limit = limits.login_failures_per_address_per_minute
+        hit = await rate_limiter.take(ADDRESS_FAILURES, client, limit)
+    if hit.retry_after is not None:
+        raise too_many_requests(hit.retry_after)
 
 
 @router.post("/refresh", response_model=Token, responses={401: UNAUTHORIZED})
@@ -268,6 +299,8 @@ async def verify_email(
             new=token.new_email,
         )
         user.email = token.new_email
+        # Links sent to the old address (a password reset) are bound to it: they die with it.
+        await crud.revoke_account_tokens(session, user.id)
     user.email_verified = True
     session.add(user)
     try:

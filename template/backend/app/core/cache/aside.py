@@ -22,11 +22,15 @@ LEASE_SECONDS = 15
 
 @functools.cache
 def shape(model: type[BaseModel]) -> str:
-    """A fingerprint of `model`'s JSON schema, computed once per process. Every key that holds a
+    """A fingerprint of `model`'s JSON schemas, computed once per process. Every key that holds a
     `model` carries it, so code whose model changed (a deploy that adds a field) never reads what
-    the code before it cached: the old entries are simply not found, and expire on their own."""
-    schema = json.dumps(model.model_json_schema(), sort_keys=True).encode()
-    return hashlib.sha256(schema).hexdigest()[:12]
+    the code before it cached: the old entries are simply not found, and expire on their own.
+
+    Both schemas: what is read (validation) and what is written out (serialization), where
+    computed fields, excluded fields and serializers' types show; the field names alone stay the
+    same through such a change."""
+    schemas = {mode: model.model_json_schema(mode=mode) for mode in ("validation", "serialization")}
+    return hashlib.sha256(json.dumps(schemas, sort_keys=True).encode()).hexdigest()[:12]
 
 
 class Cache:

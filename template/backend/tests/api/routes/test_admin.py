@@ -1,6 +1,7 @@
 """The admin area: first admin, user lookup, roles, deactivation that takes effect at once, and an
 audit trail written in the same transaction as each change."""
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
@@ -8,12 +9,13 @@ import pytest
 from httpx import AsyncClient
 from sqlmodel import col, select, update
 
+from app import crud
 from app.core import audit
 from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker
 from app.models import AuditEvent, User
 from tests.conftest import MakeApp
-from tests.utils import API, PASSWORD, Account, login, new_email, signup
+from tests.utils import API, PASSWORD, Account, login, new_email, run_jobs, signup
 
 pytestmark = pytest.mark.anyio
 
@@ -200,6 +202,45 @@ async def test_role_changes_and_the_last_admin_stays(
     assert trail.json()["data"][0]["request_id"]
 
 
+async def active_admins(settings: Settings) -> int:
+    engine = create_engine(settings, pooled=False)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            return await crud.count_active_admins(session)
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("change", [{"role": "member"}, {"is_active": False}])
+async def test_two_admins_stepping_each_other_down_at_once_leave_one(
+    admin_app: tuple[AsyncClient, Account], settings: Settings, change: dict[str, object]
+) -> None:
+    """Each admin demotes (or deactivates) the other in the same instant, over and over: one
+    change wins and the other is refused, never both."""
+    client, first = admin_app
+    first_id = (await me(client, first))["id"]
+    await only_admin(settings, uuid.UUID(first_id))
+    for _ in range(10):
+        second = await signup(client)
+        second_id = (await me(client, second))["id"]
+        promoted = await client.patch(
+            f"{API}/admin/users/{second_id}", json={"role": "admin"}, headers=first.headers
+        )
+        assert promoted.status_code == 200, promoted.text
+        for account in (first, second):  # both at work: their records cached, as usual
+            assert (await me(client, account))["role"] == "admin"
+        answers = await asyncio.gather(
+            client.patch(f"{API}/admin/users/{second_id}", json=change, headers=first.headers),
+            client.patch(f"{API}/admin/users/{first_id}", json=change, headers=second.headers),
+        )
+        statuses = sorted(answer.status_code for answer in answers)
+        assert statuses in ([200, 403], [200, 409]), [a.text for a in answers]
+        assert await active_admins(settings) == 1
+        if answers[1].status_code == 200:  # the second admin won: the first steps back up
+            first, second = second, first
+            first_id, second_id = second_id, first_id
+
+
 async def test_a_forced_reset_signs_the_user_out(admin_app: tuple[AsyncClient, Account]) -> None:
     client, admin = admin_app
     member = await signup(client)
@@ -235,6 +276,7 @@ async def test_events_hold_no_password_or_token(
     await client.post(
         f"{API}/auth/login", data={"username": member.email, "password": "wrong-pass-1"}
     )
+    await run_jobs(client)  # a job records the failed sign-in
     await client.post(
         f"{API}/users/me/password",
         json={"current_password": PASSWORD, "new_password": "newer-horse-55"},

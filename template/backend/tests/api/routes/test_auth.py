@@ -1,17 +1,25 @@
 import base64
 import json
 import uuid
+from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import timedelta
+from typing import Any
 
 import jwt
 import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
+from sqlalchemy import event
+from sqlmodel import col, select
 
+from app import crud
+from app.core import audit, security
 from app.core.config import RateLimit, Settings
 from app.core.security import create_token
+from app.models import AuditEvent
 from tests.conftest import SECRET_KEY, MakeApp, MakeClient
-from tests.utils import API, PASSWORD, login, new_email, register, signup
+from tests.utils import API, PASSWORD, login, new_email, register, run_jobs, signup
 
 pytestmark = pytest.mark.anyio
 
@@ -156,7 +164,10 @@ async def test_bad_tries_from_one_address_never_lock_the_owner_out_of_another(
             assert await login_status(owner, email, PASSWORD) == 200
 
 
-async def test_the_emails_own_cap_counts_bad_tries_from_every_address(make_app: MakeApp) -> None:
+async def test_guesses_from_many_addresses_never_lock_the_owner_out(make_app: MakeApp) -> None:
+    """Past the email's cap on failures (from every address together) each address gets one try
+    a minute at it: the guessers slow to one guess per address, and the owner's right password,
+    from an address of their own, still signs in."""
     limits = {"login_per_minute": 2, "login_per_email_per_minute": 5}
     async with make_app(rate_limit=limits) as (app, client):
         email = await register(client)
@@ -164,7 +175,95 @@ async def test_the_emails_own_cap_counts_bad_tries_from_every_address(make_app: 
         for address in range(6):
             async with client_at(app, f"203.0.113.{address}") as guesser:
                 statuses.append(await login_status(guesser, email, "wrong-pass-1"))
-        assert statuses == [401] * 5 + [429]
+                if address == 5:  # past the cap: that address's one try was its last this minute
+                    statuses.append(await login_status(guesser, email, "wrong-pass-2"))
+        assert statuses == [401] * 6 + [429]
+        async with client_at(app, "198.51.100.9") as owner:
+            assert await login_status(owner, email, PASSWORD) == 200
+
+
+async def test_failures_from_one_address_are_limited_whatever_the_emails(
+    make_app: MakeApp,
+) -> None:
+    """Password spraying: one password tried on many accounts from one address."""
+    limits = {"login_per_minute": 10, "login_failures_per_address_per_minute": 3}
+    async with make_app(rate_limit=limits) as (app, client):
+        accounts = [await register(client) for _ in range(5)]
+        async with client_at(app, "203.0.113.50") as office:
+            # Sign-ins that succeed are not failures: everyone behind one address signs in.
+            assert [await login_status(office, email, PASSWORD) for email in accounts] == [200] * 5
+            statuses = [await login_status(office, email, "Spring2026!") for email in accounts]
+            assert statuses == [401] * 3 + [429] * 2
+        async with client_at(app, "198.51.100.10") as elsewhere:
+            assert await login_status(elsewhere, accounts[4], PASSWORD) == 200
+
+
+async def test_a_limited_address_is_refused_before_hashing(
+    make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sign-in storm from one address, a new email each time: once the address is limited, no
+    password of its is hashed (argon2 is the expensive part of a sign-in)."""
+    hashed = []
+    run = security.hashing.run
+
+    async def counted(function: Callable[..., Any], *args: object) -> Any:
+        hashed.append(function)
+        return await run(function, *args)
+
+    monkeypatch.setattr(security.hashing, "run", counted)
+    limits = {"login_per_minute": 10, "login_failures_per_address_per_minute": 2}
+    async with make_app(rate_limit=limits) as (app, _), client_at(app, "203.0.113.60") as storm:
+        assert [await login_status(storm, new_email(), "guess-123") for _ in range(2)] == [401] * 2
+        before = len(hashed)
+        statuses = [await login_status(storm, new_email(), "guess-123") for _ in range(20)]
+        assert statuses == [429] * 20
+        assert len(hashed) == before
+
+
+async def test_a_wrong_password_costs_the_same_whether_the_address_has_an_account(
+    make_app: MakeApp,
+) -> None:
+    """The database work of a failed sign-in, statement by statement, tells nothing about the
+    address: a known account's audit event is written by a job, off the request."""
+    async with make_app() as (app, client):
+        email = await register(client)
+        done: list[str] = []
+        # This test's requests only, not the jobs that the SQLite default runs meanwhile.
+        measured: ContextVar[bool] = ContextVar("measured", default=False)
+        measured.set(True)
+
+        def executed(*args: Any) -> None:
+            if measured.get():
+                done.append(str(args[2]).split()[0].upper() if len(args) > 2 else "COMMIT")
+
+        engine = app.state.engine.sync_engine
+        event.listen(engine, "before_cursor_execute", executed)
+        event.listen(engine, "commit", executed)
+        work = {}
+        try:
+            for who, address in (("an account", email), ("no account", new_email())):
+                done.clear()
+                assert await login_status(client, address, "wrong-pass-1") == 401
+                work[who] = list(done)
+        finally:
+            event.remove(engine, "before_cursor_execute", executed)
+            event.remove(engine, "commit", executed)
+        assert work["an account"] == work["no account"], work
+        # The event is recorded all the same, by the job.
+        async with app.state.sessionmaker() as session:
+            user = await crud.get_user_by_email(session, email)
+            assert user is not None
+        kinds: list[str] = []
+        for _ in range(50):
+            await run_jobs(client)
+            async with app.state.sessionmaker() as session:
+                rows = await session.exec(
+                    select(AuditEvent.kind).where(col(AuditEvent.target_user_id) == user.id)
+                )
+                kinds = list(rows.all())
+            if audit.SIGN_IN_FAILED in kinds:
+                break
+        assert audit.SIGN_IN_FAILED in kinds
 
 
 def _segment(data: dict[str, object]) -> str:
