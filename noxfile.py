@@ -2,7 +2,7 @@
 generated project, the commands a founder would run.
 
     nox                          # the default run: lint, template tests, every variant
-    nox -s "variant(mvp, frontend)"
+    nox -s "variant(mvp, frontend, py3.12, github)"
     nox -l                       # every session
 """
 
