@@ -81,18 +81,22 @@ class Mail:
             await queue.run_worker_async(**options, wait=False, install_signal_handlers=False)
 
 
+def sent_to_inbox(port: int) -> dict[str, object]:
+    """Settings that send mail to the test's SMTP server, with links to PUBLIC_URL."""
+    return {
+        "smtp_host": "127.0.0.1",
+        "smtp_port": port,
+        "smtp_tls": "none",
+        "public_url": PUBLIC_URL,
+    }
+
+
 @pytest.fixture
 async def mail(
     make_app: MakeApp, settings: Settings, inbox: tuple[Inbox, int]
 ) -> AsyncIterator[Mail]:
     handler, port = inbox
-    overrides = {
-        "smtp_host": "127.0.0.1",
-        "smtp_port": port,
-        "smtp_tls": "none",
-        "public_url": PUBLIC_URL,
-        "require_verified_email": True,
-    }
+    overrides = {**sent_to_inbox(port), "require_verified_email": True}
     async with make_app(**overrides) as (_, client):
         yield Mail(client, make_settings(**{**settings.model_dump(), **overrides}), handler)
 
@@ -396,10 +400,7 @@ async def test_many_requesters_neither_flood_a_mailbox_nor_lock_its_owner_out(
     as usual and sends nothing; the owner, asking too, is not refused and has a working link."""
     handler, port = inbox
     overrides = {
-        "smtp_host": "127.0.0.1",
-        "smtp_port": port,
-        "smtp_tls": "none",
-        "public_url": PUBLIC_URL,
+        **sent_to_inbox(port),
         "rate_limit": RateLimit(account_per_minute=100, account_per_email_per_minute=2),
     }
     async with make_app(**overrides) as (app, client):
