@@ -168,6 +168,27 @@ def test_prometheus_scrapes_the_metrics_port(growth) -> None:
     assert api["dns_sd_configs"][0]["port"] == METRICS_PORT
 
 
+def test_prometheus_keeps_scraping_pods_that_are_not_ready(objects, growth) -> None:
+    """Issue 29: with the database down every API pod is NotReady; a headless Service that drops
+    NotReady pods takes their dependency_up series with them, so DatabaseDown never fired (only
+    ApiDown). Every Service of this namespace that Prometheus discovers by DNS keeps them."""
+    config = yaml.safe_load((growth / "monitoring" / "prometheus.yml").read_text())
+    namespace = next(item for item in objects if item["kind"] == "Namespace")["metadata"]["name"]
+    services = of_kind(objects, "Service")
+    discovered = [
+        name.split(".")[0]
+        for job in config["scrape_configs"]
+        for sd in job.get("dns_sd_configs", [])
+        for name in sd["names"]
+        if name.split(".")[1] == namespace
+    ]
+    assert {"api-pods", "worker-pods"} <= set(discovered), discovered
+    for name in discovered:
+        spec = services[name]["spec"]
+        assert spec.get("clusterIP") == "None", f"{name} is not headless"
+        assert spec.get("publishNotReadyAddresses") is True, f"{name} drops NotReady pods"
+
+
 def test_pgbouncer_pods_never_share_a_node(objects) -> None:
     spec = of_kind(objects, "Deployment")["pgbouncer"]["spec"]
     assert spec["replicas"] >= 2
