@@ -32,7 +32,11 @@ MONITORING_RESOURCES = {
     "loki": ("loki", "singleBinary.resources"),
     "alloy": ("alloy", "alloy.resources"),
     "alloy_config_reloader": ("alloy", "configReloader.resources"),
+    "alertmanager_config_reloader": ("prometheus", "alertmanager.configmapReload.resources"),
+    "metrics_server": ("metrics-server", "resources"),
 }
+# Cluster add-ons ArgoCD installs beside the monitoring stack, and their namespaces.
+ADD_ON_NAMESPACES = {"metrics-server": "kube-system"}
 # Pods whose replica count is a value of their chart (else one, or one per node).
 MONITORING_REPLICAS = {"loki": "singleBinary.replicas", "alloy": "controller.replicas"}
 
@@ -193,7 +197,7 @@ def test_the_stack_is_the_one_the_profile_names_each_chart_pinned(applications) 
     assert {"prometheus", "grafana", "loki", "alloy"} <= set(charts)
     for name, app in applications.items():
         spec = app["spec"]
-        assert spec["destination"]["namespace"] == "monitoring", name
+        assert spec["destination"]["namespace"] == ADD_ON_NAMESPACES.get(name, "monitoring"), name
         assert spec["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}, name
         if "chart" in spec["source"]:
             assert PINNED.match(spec["source"]["targetRevision"]), name
@@ -213,6 +217,46 @@ def test_retention_and_volumes_come_from_the_profile(applications) -> None:
     assert loki["loki"]["compactor"]["retention_enabled"] is True
     assert loki["singleBinary"]["persistence"]["size"] == f"{storage['loki']}Gi"
     assert values(applications["grafana"])["persistence"]["size"] == f"{storage['grafana']}Gi"
+
+
+def test_the_autoscalers_have_a_metrics_server_counted_in_the_node_pool(growth, applications):
+    """Issue 29: DOKS has no metrics-server, so every HPA (CPU utilisation, from metrics.k8s.io)
+    showed <unknown> and stayed at its minimum. ArgoCD installs it; its requests are counted by
+    test_every_pod_fits_the_node_pool through MONITORING_RESOURCES."""
+    hpas = [item for item in kustomize(growth / "k8s") if item["kind"] == "HorizontalPodAutoscaler"]
+    assert hpas
+    for hpa in hpas:
+        kinds = {metric["type"] for metric in hpa["spec"]["metrics"]}
+        assert kinds == {"Resource"}, hpa["metadata"]["name"]
+    charts = {app["spec"]["source"].get("chart"): app for app in applications.values()}
+    assert "metrics-server" in charts, sorted(filter(None, charts))
+    server = charts["metrics-server"]
+    assert server["spec"]["destination"]["namespace"] == "kube-system"
+    assert values(server).get("apiService", {}).get("create", True) is True
+    assert GROWTH["monitoring_pods"]["metrics_server"]
+
+
+def test_alertmanager_reloads_the_file_it_reads(applications) -> None:
+    """Issue 29: operations.md says Alertmanager reloads alertmanager.yml's ConfigMap on change,
+    but the chart's config reloader was off: an edit waited for the next pod restart."""
+    alertmanager = values(applications["prometheus"])["alertmanager"]
+    config_dir = str(Path(alertmanager["extraArgs"]["config.file"]).parent)
+    reload = alertmanager.get("configmapReload", {})
+    assert reload.get("enabled") is True
+    assert reload["extraArgs"]["watched-dir"] == config_dir
+    mounted = {m["mountPath"]: m["name"] for m in reload["extraVolumeMounts"]}
+    volumes = {v["name"]: v for v in alertmanager["extraVolumes"]}
+    config_map = volumes[mounted[config_dir]]["configMap"]["name"]
+    assert config_map == "alertmanager-project-config"
+
+
+def test_grafana_replaces_its_pod_instead_of_rolling_it(applications) -> None:
+    """Issue 29: Grafana's volume is ReadWriteOnce (the chart's default access mode); with
+    RollingUpdate the new pod hangs on a Multi-Attach error while the old one holds it."""
+    grafana = values(applications["grafana"])
+    assert grafana["persistence"]["enabled"] is True
+    assert grafana["persistence"].get("accessModes", ["ReadWriteOnce"]) == ["ReadWriteOnce"]
+    assert grafana.get("deploymentStrategy", {}).get("type") == "Recreate"
 
 
 def test_prometheus_reads_this_repositorys_config_and_every_rule_file(growth, applications):
