@@ -124,6 +124,29 @@ def test_the_acme_http01_solver_is_reachable_from_the_ingress(objects, growth) -
     assert solver["dns01"]["cloudflare"]["apiTokenSecretRef"]["name"]
 
 
+EXAMPLE_DOMAINS = ("example.com", "example.net", "example.org")
+EXAMPLE_TLDS = (".example", ".test", ".invalid", ".localhost")
+
+
+@pytest.mark.parametrize(
+    ("answers", "expected"),
+    [
+        ({"domain": "app.acme.io"}, "admin@app.acme.io"),  # the default founder@example.com
+        ({"domain": "app.acme.io", "author_email": "ops@mail.example.org"}, "admin@app.acme.io"),
+        ({"domain": "app.acme.io", "author_email": "ada@acme.io"}, "ada@acme.io"),
+    ],
+)
+def test_the_acme_account_email_is_one_lets_encrypt_accepts(render, answers, expected) -> None:
+    """Issue 29: the ClusterIssuer's email was the author answer, founder@example.com by default,
+    which Let's Encrypt refuses (no certificate at all). An example address becomes admin@domain."""
+    project = render(tier="growth", **answers)
+    issuer = yaml.safe_load((project / "k8s" / "cluster-issuer.yaml").read_text())
+    email = issuer["spec"]["acme"]["email"]
+    host = email.rsplit("@", 1)[1]
+    assert host not in EXAMPLE_DOMAINS and not host.endswith(EXAMPLE_DOMAINS + EXAMPLE_TLDS)
+    assert email == expected
+
+
 def test_every_pod_pulls_its_private_image_with_the_documented_secret(objects, growth) -> None:
     examples = yaml.safe_load_all((growth / "k8s" / "secret.example.yaml").read_text())
     documented = {example["metadata"]["name"]: example["type"] for example in examples}
