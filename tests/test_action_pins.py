@@ -25,12 +25,7 @@ def workflows(project: Path) -> list[Path]:
 def parsed_uses(workflow: Path) -> list[str]:
     """Every `uses:` as GitHub reads it (jobs calling reusable workflows, and steps)."""
     jobs = yaml.safe_load(workflow.read_text())["jobs"].values()
-    return [
-        node["uses"]
-        for job in jobs
-        for node in [job, *job.get("steps", [])]
-        if "uses" in node
-    ]
+    return [node["uses"] for job in jobs for node in [job, *job.get("steps", [])] if "uses" in node]
 
 
 def unpinned(workflow: Path) -> list[str]:
@@ -44,8 +39,7 @@ def unpinned(workflow: Path) -> list[str]:
         f"{workflow.name}: uses: {ref}{rest}"
         for ref, rest in lines
         # A local action or workflow is this repository's own code, pinned by the checkout.
-        if not ref.startswith("./")
-        and not (PINNED.fullmatch(ref) and VERSION_COMMENT.match(rest))
+        if not ref.startswith("./") and not (PINNED.fullmatch(ref) and VERSION_COMMENT.match(rest))
     ]
 
 
@@ -68,9 +62,7 @@ def test_the_variants_render_every_workflow_the_template_has(render) -> None:
         for path in (ROOT / "template" / ".github" / "workflows").iterdir()
     }
     rendered = {
-        path.name
-        for variant in VARIANTS
-        for path in workflows(render(**variant_answers(variant)))
+        path.name for variant in VARIANTS for path in workflows(render(**variant_answers(variant)))
     }
     assert rendered == template
 
