@@ -1,5 +1,6 @@
 """Deploy files that pass their schemas but would fail the founder on the first real deploy
-(issue 21): the workflow guards, the example secret, the Redis memory headroom."""
+(issue 21): the workflow guards, the example secret, the Redis memory headroom; and what each mvp
+container is given from .env (issue 29)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import pydantic
 import pytest
 import yaml
 from conftest import TIERS
+
+from tests.production_settings import given_but_unread, undelivered, unpassed_options
 
 MEGABYTES = re.compile(r"^(\d+)M$")
 
@@ -192,3 +195,19 @@ def test_the_documented_restore_runs_where_pg_restore_is(render) -> None:
         assert services[service]["build"] == "./scripts", command
         assert re.search(rf"COPY .*\b{re.escape(entrypoint)}\b.* /usr/local/bin/", dockerfile)
         assert "RESTORE_DATABASE_URL=" in command
+
+
+@pytest.mark.parametrize("sign_in_with", [["github"], ["google", "oidc"]], ids="-".join)
+def test_the_app_containers_get_only_the_variables_the_app_reads(render, sign_in_with) -> None:
+    """Issue 29: api, worker and migrations loaded .env whole (env_file), so a bug or a dependency
+    that dumps its environment leaked the key that can delete every backup, the tunnel token and
+    the Slack webhook. Each now gets the variables the rendered Settings read, and all of them."""
+    project = render(tier="mvp", sign_in_with=sign_in_with)
+    assert given_but_unread(project) == {}
+    # Nothing the app reads is lost on the way: what .env.example sets reaches the api and the
+    # worker, and an optional setting uncommented in .env reaches the api.
+    assert undelivered(project, "mvp") == {}
+    assert unpassed_options(project, "api") == []
+    services = yaml.safe_load((project / "compose.prod.yaml").read_text())["services"]
+    for name in ("api", "worker", "migrations"):
+        assert "env_file" not in services[name], name
