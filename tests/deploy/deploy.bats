@@ -2,7 +2,9 @@
 # The mvp scripts/deploy.sh, run as the deploy workflow runs it, against a `docker` stand-in.
 # Why a stand-in: no Docker daemon runs on the machines that run this suite, and what matters is
 # which compose commands the script runs, with which IMAGE_TAG, whatever way a release fails.
-# The stand-in logs every call as "<IMAGE_TAG> <arguments>" and fails where a scenario says:
+# The stand-in logs every call as "<IMAGE_TAG> <arguments>", keeps the tag each service runs
+# (`up` with service names moves those, `up` alone every service of compose.prod.yaml whose image
+# is the release's) and fails where a scenario says:
 #   UP_FAILS_FOR=<tag>        `compose up` exits 1 for that tag (the api never turns healthy)
 #   NEW_REVISION_FROM=<tag>   that release adds a migration: an older image's migrations (run
 #                             alone or as a dependency of `up`) cannot locate the database revision
@@ -15,13 +17,27 @@ setup() {
   stand_ins="$BATS_TEST_TMPDIR/bin"
   mkdir -p "$project/scripts" "$stand_ins"
   cp "$DEPLOY_SCRIPT" "$project/scripts/deploy.sh"
-  touch "$project/compose.prod.yaml"
+  # The rendered project's compose.prod.yaml, next to its scripts/.
+  cp "$(dirname "$DEPLOY_SCRIPT")/../compose.prod.yaml" "$project/compose.prod.yaml"
   printf 'SECRET_KEY=kept\nIMAGE_TAG=old\nREDIS_PASSWORD=kept\n' >"$project/.env"
   chmod 600 "$project/.env"
   export DOCKER_LOG="$BATS_TEST_TMPDIR/docker.log" RUNNING="$BATS_TEST_TMPDIR/running"
   export READY_TIMEOUT_SECONDS=0 UP_FAILS_FOR="" NEW_REVISION_FROM="" READY_TAGS="new old"
+  # The long-running services on the release's images: those whose image is tagged ${IMAGE_TAG}
+  # (the migrations service runs once per deploy, with `run`).
+  RELEASE_SERVICES="$(awk '
+    /^[^ #]/ { in_services = ($0 == "services:") }
+    in_services && /^  [a-z][a-z0-9_-]*:$/ { service = substr($1, 1, length($1) - 1) }
+    in_services && /^    image: .*[$][{]IMAGE_TAG/ && service != "migrations" { print service }
+  ' "$project/compose.prod.yaml" | xargs)"
+  export RELEASE_SERVICES
+  [[ " $RELEASE_SERVICES " == *" api "* ]] || {
+    echo "no api service on \${IMAGE_TAG} in compose.prod.yaml" >&2
+    return 1
+  }
   : >"$DOCKER_LOG"
-  echo old >"$RUNNING"
+  mkdir -p "$RUNNING"
+  for service in $RELEASE_SERVICES; do echo old >"$RUNNING/$service"; done
 
   cat >"$stand_ins/docker" <<'STAND_IN'
 #!/usr/bin/env bash
@@ -36,7 +52,9 @@ case " $* " in
   *" up "*)
     # Without --no-deps, up runs the migrations service first, with this tag's image.
     if [[ " $* " != *" --no-deps "* ]] && older_than_schema; then echo "migrations exited 1" >&2; exit 1; fi
-    echo "$tag" >"$RUNNING"
+    # The services named after `up` (its options start with -), or all of them.
+    services="$(printf '%s\n' "$@" | sed -n '/^up$/,$p' | sed '1d; /^-/d' | xargs)"
+    for service in ${services:-$RELEASE_SERVICES}; do echo "$tag" >"$RUNNING/$service"; done
     [[ "$tag" == "$UP_FAILS_FOR" ]] && { echo "container api is unhealthy" >&2; exit 1; }
     exit 0 ;;
 esac
@@ -44,7 +62,7 @@ exit 0
 STAND_IN
   cat >"$stand_ins/curl" <<'STAND_IN'
 #!/usr/bin/env bash
-[[ " $READY_TAGS " == *" $(cat "$RUNNING") "* ]]
+[[ " $READY_TAGS " == *" $(cat "$RUNNING/api") "* ]]
 STAND_IN
   chmod +x "$stand_ins/docker" "$stand_ins/curl"
   PATH="$stand_ins:$PATH"
@@ -56,6 +74,16 @@ deploy() {
 
 calls() {
   cat "$DOCKER_LOG"
+}
+
+# The tag each release service runs, one "<service> <tag>" line each.
+running() {
+  for service in $RELEASE_SERVICES; do echo "$service $(cat "$RUNNING/$service")"; done
+}
+
+# Every release service runs $1.
+all_running() {
+  [ "$(running)" = "$(for service in $RELEASE_SERVICES; do echo "$service $1"; done)" ]
 }
 
 @test "a ready release is recorded in .env, the rest of .env untouched" {
@@ -82,7 +110,8 @@ REDIS_PASSWORD=kept" ]
   [ "$status" -eq 1 ]
   [[ "$output" == *"rolling back to old"* ]]
   [[ "$output" == *"old is serving again"* ]]
-  [ "$(calls | tail -n 1)" = "old compose --file compose.prod.yaml up --detach --no-deps api web" ]
+  calls | tail -n 1 | grep -q '^old compose --file compose.prod.yaml up --detach --no-deps '
+  all_running old
   grep -qx 'IMAGE_TAG=old' "$project/.env"
 }
 
@@ -90,8 +119,8 @@ REDIS_PASSWORD=kept" ]
   READY_TAGS="old" deploy new
   [ "$status" -eq 1 ]
   [[ "$output" == *"not ready within 0s"* ]]
-  [ "$(calls | tail -n 1)" = "old compose --file compose.prod.yaml up --detach --no-deps api web" ]
-  [ "$(cat "$RUNNING")" = old ]
+  calls | tail -n 1 | grep -q '^old compose --file compose.prod.yaml up --detach --no-deps '
+  all_running old
   grep -qx 'IMAGE_TAG=old' "$project/.env"
 }
 
@@ -100,7 +129,7 @@ REDIS_PASSWORD=kept" ]
   [ "$status" -eq 1 ]
   [[ "$output" == *"old is serving again"* ]]
   ! calls | grep -q '^old .*migrations'
-  [ "$(cat "$RUNNING")" = old ]
+  all_running old
 }
 
 @test "failed migrations leave the running release alone" {
@@ -109,7 +138,7 @@ REDIS_PASSWORD=kept" ]
   [ "$status" -eq 1 ]
   [[ "$output" == *"running release was not touched"* ]]
   ! calls | grep -q ' up '
-  [ "$(cat "$RUNNING")" = old ]
+  all_running old
   grep -qx 'IMAGE_TAG=old' "$project/.env"
 }
 
@@ -119,4 +148,14 @@ REDIS_PASSWORD=kept" ]
   [ "$status" -eq 1 ]
   [[ "$output" == *"no previous deployment to roll back to"* ]]
   grep -qx 'IMAGE_TAG=' "$project/.env"
+}
+
+@test "a rollback puts every service of the release back, the job worker too" {
+  READY_TAGS="old" deploy new
+  [ "$status" -eq 1 ]
+  [[ " $RELEASE_SERVICES " == *" worker "* ]]
+  all_running old || {
+    running
+    false
+  }
 }
