@@ -4,11 +4,18 @@ container is given from .env (issue 29)."""
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import importlib.util
 import os
 import re
+import shutil
+import socket
 import subprocess
 import sys
+import threading
+import time
+import urllib.request
 
 import pydantic
 import pytest
@@ -211,3 +218,79 @@ def test_the_app_containers_get_only_the_variables_the_app_reads(render, sign_in
     services = yaml.safe_load((project / "compose.prod.yaml").read_text())["services"]
     for name in ("api", "worker", "migrations"):
         assert "env_file" not in services[name], name
+
+
+# --- nginx behind TLS termination (issue 29) -----------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class EchoForwardedProto(http.server.BaseHTTPRequestHandler):
+    """The API's stand-in: answers with the X-Forwarded-Proto nginx sent it."""
+
+    def do_GET(self) -> None:
+        body = (self.headers.get("X-Forwarded-Proto") or "(none)").encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def running_nginx(project, tmp_path, api_upstream: str):
+    """The rendered nginx/ run by its own start.sh (as the web image runs it) with /tmp paths and
+    the port moved into `tmp_path`, as tests/variant_checks/web.py's check does; yields its URL."""
+    directory = (tmp_path / "nginx").resolve()
+    shutil.copytree(project / "nginx", directory)
+    config = directory / "nginx.conf"
+    port = free_port()
+    text = config.read_text().replace("/tmp/", f"{directory}/")
+    config.write_text(text.replace("listen 8080;", f"listen 127.0.0.1:{port};"))
+    start = ["sh", str(directory / "start.sh"), "-p", str(directory), "-c", str(config)]
+    env = {**os.environ, "NGINX_RUNTIME_DIR": str(directory), "API_UPSTREAM": api_upstream}
+    subprocess.run([*start, "-t"], env=env, check=True, capture_output=True)
+    full = subprocess.run([*start, "-T"], env=env, check=True, capture_output=True, text=True)
+    server = subprocess.Popen(start, env=env, stderr=subprocess.PIPE)
+    try:
+        for _ in range(100):
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.1):
+                break
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}", full.stdout
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.mark.skipif(shutil.which("nginx") is None, reason="needs nginx")
+@pytest.mark.parametrize(
+    ("tier", "frontend"), [("mvp", True), ("mvp", False), ("growth", True)], ids=str
+)
+def test_nginx_passes_the_scheme_tls_ended_at_on_to_the_api(
+    render, tmp_path, tier, frontend
+) -> None:
+    """Cloudflare's tunnel (mvp) and the load balancer (growth) end TLS and reach nginx over plain
+    HTTP: `X-Forwarded-Proto $scheme` told the API `http`, so its redirects and absolute URLs said
+    http://. nginx now passes on the value it received, and its own scheme only when none came."""
+    project = render(tier=tier, frontend=frontend)
+    api = http.server.ThreadingHTTPServer(("127.0.0.1", 0), EchoForwardedProto)
+    threading.Thread(target=api.serve_forever, daemon=True).start()
+    path = "/api/v1/anything" if frontend else "/anything"
+    try:
+        with running_nginx(project, tmp_path, f"127.0.0.1:{api.server_port}") as (url, full):
+            assert re.search(r"^\s*map \$http_x_forwarded_proto \$forwarded_proto \{", full, re.M)
+            assert "proxy_set_header X-Forwarded-Proto $forwarded_proto;" in full
+            behind_tls = urllib.request.Request(url + path, headers={"X-Forwarded-Proto": "https"})
+            with urllib.request.urlopen(behind_tls, timeout=5) as answer:
+                assert answer.read() == b"https"
+            with urllib.request.urlopen(url + path, timeout=5) as answer:
+                assert answer.read() == b"http"
+    finally:
+        api.shutdown()
