@@ -294,3 +294,62 @@ def test_nginx_passes_the_scheme_tls_ended_at_on_to_the_api(
                 assert answer.read() == b"http"
     finally:
         api.shutdown()
+
+
+# --- the backup container's memory (issue 29) ----------------------------------------------------
+
+AWS_STAND_IN = """#!/usr/bin/env bash
+# Records the AWS CLI configuration a transfer runs with; answers `ls` with the uploaded size.
+if [[ " $* " == *" cp "* ]]; then
+  cat "${AWS_CONFIG_FILE:-/nonexistent}" >"$STATE/config" 2>/dev/null || echo unset >"$STATE/config"
+  source="${@: -2:1}" target="${@: -1}"
+  if [[ "$target" == s3://* ]]; then wc -c <"$source" >"$STATE/size"; else echo dump >"$target"; fi
+elif [[ " $* " == *" ls "* && "${@: -1}" != */ ]]; then
+  echo "2030-01-01 00:00:00 $(cat "$STATE/size") name"
+fi
+"""
+STAND_INS = {
+    "aws": AWS_STAND_IN,
+    # --file=<path> gets a dump (pg_dump) or the restore's SQL (pg_restore).
+    "pg_dump": '#!/usr/bin/env bash\nfor a; do [[ $a != --file=* ]] || echo 1 >"${a#*=}"; done\n',
+    "pg_restore": '#!/usr/bin/env bash\nfor a; do [[ $a != --file=* ]] || : >"${a#*=}"; done\n',
+    "psql": "#!/usr/bin/env bash\n",
+}
+
+
+@pytest.mark.parametrize("script", ["backup.sh", "restore.sh"])
+def test_backup_and_restore_move_two_parts_at_a_time(render, tmp_path, script) -> None:
+    """Issue 29: `aws s3 cp` of a 300 MB dump peaked at 91 MiB in the 96 MB backup container with
+    the CLI's default of 10 concurrent 8 MB parts. Both scripts run it with 2, through a config
+    file of their own (the real CLI's format), unless the founder has one."""
+    project = render(tier="mvp")
+    bin_dir, state = tmp_path / "bin", tmp_path / "state"
+    bin_dir.mkdir()
+    state.mkdir()
+    for name, text in STAND_INS.items():
+        (bin_dir / name).write_text(text)
+        (bin_dir / name).chmod(0o755)
+    env = {
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "HOME": str(tmp_path),
+        "STATE": str(state),
+        "S3_BUCKET": "bucket",
+        "BACKUP_DATABASE_URL": "postgresql://u:p@db:5432/app",
+        "RESTORE_DATABASE_URL": "postgresql://u:p@db:5432/app",
+    }
+    argument = ["my-app-20300101T000000Z.dump"] if script == "restore.sh" else []
+    result = subprocess.run(
+        ["bash", str(project / "scripts" / script), *argument],
+        env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    config = (state / "config").read_text()
+    assert re.search(r"^\[default\]\ns3 =\n\s+max_concurrent_requests = 2$", config, re.M), config
+    # A founder's own configuration wins.
+    (tmp_path / "mine").write_text("[default]\n")
+    result = subprocess.run(
+        ["bash", str(project / "scripts" / script), *argument],
+        env={**env, "AWS_CONFIG_FILE": str(tmp_path / "mine")}, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (state / "config").read_text() == "[default]\n"
