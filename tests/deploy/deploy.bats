@@ -9,6 +9,7 @@
 #   NEW_REVISION_FROM=<tag>   that release adds a migration: an older image's migrations (run
 #                             alone or as a dependency of `up`) cannot locate the database revision
 #   READY_TAGS="<tag> ..."    the tags whose api answers /health/ready (a `curl` stand-in)
+# `docker image ls/rm` list and remove lines of $IMAGES ("<repository>:<tag>" each).
 # Run by the nox variant check of mvp: DEPLOY_SCRIPT is the rendered scripts/deploy.sh.
 
 setup() {
@@ -35,13 +36,26 @@ setup() {
     echo "no api service on \${IMAGE_TAG} in compose.prod.yaml" >&2
     return 1
   }
+  export IMAGES="$BATS_TEST_TMPDIR/images"
   : >"$DOCKER_LOG"
+  : >"$IMAGES"
   mkdir -p "$RUNNING"
   for service in $RELEASE_SERVICES; do echo old >"$RUNNING/$service"; done
 
   cat >"$stand_ins/docker" <<'STAND_IN'
 #!/usr/bin/env bash
 echo "${IMAGE_TAG:-unset} $*" >>"$DOCKER_LOG"
+case " $* " in
+  " image ls "*)
+    sed -n "s|^${*: -1}:||p" "$IMAGES"
+    exit 0 ;;
+  " image rm "*)
+    grep -qxF "${*: -1}" "$IMAGES" || { echo "No such image: ${*: -1}" >&2; exit 1; }
+    grep -vxF "${*: -1}" "$IMAGES" >"$IMAGES.new" || true
+    mv "$IMAGES.new" "$IMAGES"
+    exit 0 ;;
+  " image "*) exit 0 ;;
+esac
 tag="${IMAGE_TAG:?compose.prod.yaml needs IMAGE_TAG}"
 older_than_schema() { [[ -n "$NEW_REVISION_FROM" && "$tag" != "$NEW_REVISION_FROM" && -e "$BATS_TEST_TMPDIR/migrated" ]]; }
 case " $* " in
@@ -89,7 +103,7 @@ all_running() {
 @test "a ready release is recorded in .env, the rest of .env untouched" {
   deploy new
   [ "$status" -eq 0 ]
-  [ "$(calls)" = "new compose --file compose.prod.yaml pull
+  [ "$(calls | head -n 3)" = "new compose --file compose.prod.yaml pull
 new compose --file compose.prod.yaml run --rm migrations
 new compose --file compose.prod.yaml up --detach --remove-orphans" ]
   [ "$(cat "$project/.env")" = "SECRET_KEY=kept
@@ -158,4 +172,29 @@ REDIS_PASSWORD=kept" ]
     running
     false
   }
+}
+
+@test "a ready release removes older release images but keeps the previous one for a rollback" {
+  printf 'IMAGE_REPOSITORY=ghcr.io/acme/app\n' >>"$project/.env"
+  for tag in older old new; do
+    printf 'ghcr.io/acme/app-api:%s\nghcr.io/acme/app-web:%s\n' "$tag" "$tag" >>"$IMAGES"
+  done
+  echo postgres:16-alpine >>"$IMAGES"
+  deploy new
+  [ "$status" -eq 0 ]
+  [ "$(sort "$IMAGES")" = "ghcr.io/acme/app-api:new
+ghcr.io/acme/app-api:old
+ghcr.io/acme/app-web:new
+ghcr.io/acme/app-web:old
+postgres:16-alpine" ]
+  calls | grep -q ' image prune --force$'
+}
+
+@test "a failed release removes no image" {
+  printf 'IMAGE_REPOSITORY=ghcr.io/acme/app\n' >>"$project/.env"
+  printf 'ghcr.io/acme/app-api:older\n' >>"$IMAGES"
+  READY_TAGS="old" deploy new
+  [ "$status" -eq 1 ]
+  grep -qx 'ghcr.io/acme/app-api:older' "$IMAGES"
+  ! calls | grep -q ' image '
 }
