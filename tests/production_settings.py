@@ -9,11 +9,16 @@ ones as OUTER__INNER, and the OpenTelemetry SDK's own OTEL_* variables). Product
 Each such variable that the app reads must reach the API and the job worker: on growth through
 their pods' `env`, `envFrom` ConfigMap or Secret; on mvp through their containers' `env_file` or
 `environment`. Used by tests/test_k8s.py and the all-combinations check.
+
+On mvp the reverse holds too (issue 29): .env also holds what only other containers need (the
+backup's storage key, the tunnel token, the Slack webhook, the database password), and a container
+running the app gets none of it (`given_but_unread`, tests/test_deploy.py).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import re
 import types
 import typing
 from pathlib import Path
@@ -24,6 +29,10 @@ from pydantic import AliasChoices, BaseModel
 from extensions.env_file import example_variables
 
 APP_CONTAINERS = {"growth": ("k8s/api.yaml", "k8s/worker.yaml"), "mvp": ("api", "worker")}
+# The mvp services that run the app's image and read its Settings (alembic's env.py does too).
+MVP_APP_SERVICES = ("api", "worker", "migrations")
+# `NAME=value` or an optional, commented-out `# NAME=value` line of .env.example.
+MENTIONED = re.compile(r"^#?[ \t]*([A-Za-z_][A-Za-z0-9_]*)=", re.MULTILINE)
 
 
 def _models(annotation: object) -> list[type[BaseModel]]:
@@ -105,15 +114,49 @@ def _mvp_production(project: Path) -> set[str]:
     return {v.name for v in example_variables((project / ".env.example").read_text())}
 
 
-def _compose_delivered(project: Path, service: str) -> set[str] | None:
-    """What the service gets; None when it loads .env whole (everything of .env.example)."""
+def _compose_delivered(project: Path, service: str) -> set[str]:
+    """The names the service gets: its `environment` (a mapping, or a list of NAME=value and bare
+    NAME entries, which compose passes from .env) and, if it loads .env whole with `env_file`,
+    every variable of .env.example."""
     spec = _compose_services(project)[service]
     env_files = spec.get("env_file", [])
     env_files = [env_files] if isinstance(env_files, str) else env_files
-    delivered = set(spec.get("environment", {}))
+    environment = spec.get("environment", {})
+    if isinstance(environment, list):
+        delivered = {entry.split("=", 1)[0] for entry in environment}
+    else:
+        delivered = set(environment)
     if ".env" in [e if isinstance(e, str) else e.get("path") for e in env_files]:
         delivered |= {v.name for v in example_variables((project / ".env.example").read_text())}
     return delivered
+
+
+def mentioned_variables(project: Path) -> set[str]:
+    """Every variable .env.example names: the ones it sets and the optional, commented-out ones."""
+    return set(MENTIONED.findall((project / ".env.example").read_text()))
+
+
+def given_but_unread(project: Path) -> dict[str, list[str]]:
+    """For each mvp service running the app, the variables of .env.example it is given that the
+    app does not read (secrets of other containers); empty when each gets only its own."""
+    read = variables_read(project)
+    extra = {
+        service: sorted(
+            name
+            for name in _compose_delivered(project, service) & mentioned_variables(project)
+            if not _reads(name, read)
+        )
+        for service in MVP_APP_SERVICES
+    }
+    return {service: names for service, names in extra.items() if names}
+
+
+def unpassed_options(project: Path, service: str = "api") -> list[str]:
+    """The optional variables .env.example names (commented out) that the app reads but the mvp
+    `service` is not given: a founder setting one in .env would see no effect."""
+    read = variables_read(project)
+    wanted = {name for name in mentioned_variables(project) if _reads(name, read)}
+    return sorted(wanted - _compose_delivered(project, service))
 
 
 def undelivered(project: Path, tier: str) -> dict[str, list[str]]:

@@ -1,18 +1,28 @@
 """Deploy files that pass their schemas but would fail the founder on the first real deploy
-(issue 21): the workflow guards, the example secret, the Redis memory headroom."""
+(issue 21): the workflow guards, the example secret, the Redis memory headroom; and what each mvp
+container is given from .env (issue 29)."""
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import importlib.util
 import os
 import re
+import shutil
+import socket
 import subprocess
 import sys
+import threading
+import time
+import urllib.request
 
 import pydantic
 import pytest
 import yaml
 from conftest import TIERS
+
+from tests.production_settings import given_but_unread, undelivered, unpassed_options
 
 MEGABYTES = re.compile(r"^(\d+)M$")
 
@@ -192,3 +202,154 @@ def test_the_documented_restore_runs_where_pg_restore_is(render) -> None:
         assert services[service]["build"] == "./scripts", command
         assert re.search(rf"COPY .*\b{re.escape(entrypoint)}\b.* /usr/local/bin/", dockerfile)
         assert "RESTORE_DATABASE_URL=" in command
+
+
+@pytest.mark.parametrize("sign_in_with", [["github"], ["google", "oidc"]], ids="-".join)
+def test_the_app_containers_get_only_the_variables_the_app_reads(render, sign_in_with) -> None:
+    """Issue 29: api, worker and migrations loaded .env whole (env_file), so a bug or a dependency
+    that dumps its environment leaked the key that can delete every backup, the tunnel token and
+    the Slack webhook. Each now gets the variables the rendered Settings read, and all of them."""
+    project = render(tier="mvp", sign_in_with=sign_in_with)
+    assert given_but_unread(project) == {}
+    # Nothing the app reads is lost on the way: what .env.example sets reaches the api and the
+    # worker, and an optional setting uncommented in .env reaches the api.
+    assert undelivered(project, "mvp") == {}
+    assert unpassed_options(project, "api") == []
+    services = yaml.safe_load((project / "compose.prod.yaml").read_text())["services"]
+    for name in ("api", "worker", "migrations"):
+        assert "env_file" not in services[name], name
+
+
+# --- nginx behind TLS termination (issue 29) -----------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class EchoForwardedProto(http.server.BaseHTTPRequestHandler):
+    """The API's stand-in: answers with the X-Forwarded-Proto nginx sent it."""
+
+    def do_GET(self) -> None:
+        body = (self.headers.get("X-Forwarded-Proto") or "(none)").encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def running_nginx(project, tmp_path, api_upstream: str):
+    """The rendered nginx/ run by its own start.sh (as the web image runs it) with /tmp paths and
+    the port moved into `tmp_path`, as tests/variant_checks/web.py's check does; yields its URL."""
+    directory = (tmp_path / "nginx").resolve()
+    shutil.copytree(project / "nginx", directory)
+    config = directory / "nginx.conf"
+    port = free_port()
+    text = config.read_text().replace("/tmp/", f"{directory}/")
+    config.write_text(text.replace("listen 8080;", f"listen 127.0.0.1:{port};"))
+    start = ["sh", str(directory / "start.sh"), "-p", str(directory), "-c", str(config)]
+    env = {**os.environ, "NGINX_RUNTIME_DIR": str(directory), "API_UPSTREAM": api_upstream}
+    subprocess.run([*start, "-t"], env=env, check=True, capture_output=True)
+    full = subprocess.run([*start, "-T"], env=env, check=True, capture_output=True, text=True)
+    server = subprocess.Popen(start, env=env, stderr=subprocess.PIPE)
+    try:
+        for _ in range(100):
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.1):
+                break
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}", full.stdout
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.mark.skipif(shutil.which("nginx") is None, reason="needs nginx")
+@pytest.mark.parametrize(
+    ("tier", "frontend"), [("mvp", True), ("mvp", False), ("growth", True)], ids=str
+)
+def test_nginx_passes_the_scheme_tls_ended_at_on_to_the_api(
+    render, tmp_path, tier, frontend
+) -> None:
+    """Cloudflare's tunnel (mvp) and the load balancer (growth) end TLS and reach nginx over plain
+    HTTP: `X-Forwarded-Proto $scheme` told the API `http`, so its redirects and absolute URLs said
+    http://. nginx now passes on the value it received, and its own scheme only when none came."""
+    project = render(tier=tier, frontend=frontend)
+    api = http.server.ThreadingHTTPServer(("127.0.0.1", 0), EchoForwardedProto)
+    threading.Thread(target=api.serve_forever, daemon=True).start()
+    path = "/api/v1/anything" if frontend else "/anything"
+    try:
+        with running_nginx(project, tmp_path, f"127.0.0.1:{api.server_port}") as (url, full):
+            assert re.search(r"^\s*map \$http_x_forwarded_proto \$forwarded_proto \{", full, re.M)
+            assert "proxy_set_header X-Forwarded-Proto $forwarded_proto;" in full
+            behind_tls = urllib.request.Request(url + path, headers={"X-Forwarded-Proto": "https"})
+            with urllib.request.urlopen(behind_tls, timeout=5) as answer:
+                assert answer.read() == b"https"
+            with urllib.request.urlopen(url + path, timeout=5) as answer:
+                assert answer.read() == b"http"
+    finally:
+        api.shutdown()
+
+
+# --- the backup container's memory (issue 29) ----------------------------------------------------
+
+AWS_STAND_IN = """#!/usr/bin/env bash
+# Records the AWS CLI configuration a transfer runs with; answers `ls` with the uploaded size.
+if [[ " $* " == *" cp "* ]]; then
+  cat "${AWS_CONFIG_FILE:-/nonexistent}" >"$STATE/config" 2>/dev/null || echo unset >"$STATE/config"
+  source="${@: -2:1}" target="${@: -1}"
+  if [[ "$target" == s3://* ]]; then wc -c <"$source" >"$STATE/size"; else echo dump >"$target"; fi
+elif [[ " $* " == *" ls "* && "${@: -1}" != */ ]]; then
+  echo "2030-01-01 00:00:00 $(cat "$STATE/size") name"
+fi
+"""
+STAND_INS = {
+    "aws": AWS_STAND_IN,
+    # --file=<path> gets a dump (pg_dump) or the restore's SQL (pg_restore).
+    "pg_dump": '#!/usr/bin/env bash\nfor a; do [[ $a != --file=* ]] || echo 1 >"${a#*=}"; done\n',
+    "pg_restore": '#!/usr/bin/env bash\nfor a; do [[ $a != --file=* ]] || : >"${a#*=}"; done\n',
+    "psql": "#!/usr/bin/env bash\n",
+}
+
+
+@pytest.mark.parametrize("script", ["backup.sh", "restore.sh"])
+def test_backup_and_restore_move_two_parts_at_a_time(render, tmp_path, script) -> None:
+    """Issue 29: `aws s3 cp` of a 300 MB dump peaked at 91 MiB in the 96 MB backup container with
+    the CLI's default of 10 concurrent 8 MB parts. Both scripts run it with 2, through a config
+    file of their own (the real CLI's format), unless the founder has one."""
+    project = render(tier="mvp")
+    bin_dir, state = tmp_path / "bin", tmp_path / "state"
+    bin_dir.mkdir()
+    state.mkdir()
+    for name, text in STAND_INS.items():
+        (bin_dir / name).write_text(text)
+        (bin_dir / name).chmod(0o755)
+    env = {
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "HOME": str(tmp_path),
+        "STATE": str(state),
+        "S3_BUCKET": "bucket",
+        "BACKUP_DATABASE_URL": "postgresql://u:p@db:5432/app",
+        "RESTORE_DATABASE_URL": "postgresql://u:p@db:5432/app",
+    }
+    argument = ["my-app-20300101T000000Z.dump"] if script == "restore.sh" else []
+    result = subprocess.run(
+        ["bash", str(project / "scripts" / script), *argument],
+        env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    config = (state / "config").read_text()
+    assert re.search(r"^\[default\]\ns3 =\n\s+max_concurrent_requests = 2$", config, re.M), config
+    # A founder's own configuration wins.
+    (tmp_path / "mine").write_text("[default]\n")
+    result = subprocess.run(
+        ["bash", str(project / "scripts" / script), *argument],
+        env={**env, "AWS_CONFIG_FILE": str(tmp_path / "mine")}, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (state / "config").read_text() == "[default]\n"

@@ -2,11 +2,14 @@
 # The mvp scripts/deploy.sh, run as the deploy workflow runs it, against a `docker` stand-in.
 # Why a stand-in: no Docker daemon runs on the machines that run this suite, and what matters is
 # which compose commands the script runs, with which IMAGE_TAG, whatever way a release fails.
-# The stand-in logs every call as "<IMAGE_TAG> <arguments>" and fails where a scenario says:
+# The stand-in logs every call as "<IMAGE_TAG> <arguments>", keeps the tag each service runs
+# (`up` with service names moves those, `up` alone every service of compose.prod.yaml whose image
+# is the release's) and fails where a scenario says:
 #   UP_FAILS_FOR=<tag>        `compose up` exits 1 for that tag (the api never turns healthy)
 #   NEW_REVISION_FROM=<tag>   that release adds a migration: an older image's migrations (run
 #                             alone or as a dependency of `up`) cannot locate the database revision
 #   READY_TAGS="<tag> ..."    the tags whose api answers /health/ready (a `curl` stand-in)
+# `docker image ls/rm` list and remove lines of $IMAGES ("<repository>:<tag>" each).
 # Run by the nox variant check of mvp: DEPLOY_SCRIPT is the rendered scripts/deploy.sh.
 
 setup() {
@@ -15,17 +18,44 @@ setup() {
   stand_ins="$BATS_TEST_TMPDIR/bin"
   mkdir -p "$project/scripts" "$stand_ins"
   cp "$DEPLOY_SCRIPT" "$project/scripts/deploy.sh"
-  touch "$project/compose.prod.yaml"
+  # The rendered project's compose.prod.yaml, next to its scripts/.
+  cp "$(dirname "$DEPLOY_SCRIPT")/../compose.prod.yaml" "$project/compose.prod.yaml"
   printf 'SECRET_KEY=kept\nIMAGE_TAG=old\nREDIS_PASSWORD=kept\n' >"$project/.env"
   chmod 600 "$project/.env"
   export DOCKER_LOG="$BATS_TEST_TMPDIR/docker.log" RUNNING="$BATS_TEST_TMPDIR/running"
   export READY_TIMEOUT_SECONDS=0 UP_FAILS_FOR="" NEW_REVISION_FROM="" READY_TAGS="new old"
+  # The long-running services on the release's images: those whose image is tagged ${IMAGE_TAG}
+  # (the migrations service runs once per deploy, with `run`).
+  RELEASE_SERVICES="$(awk '
+    /^[^ #]/ { in_services = ($0 == "services:") }
+    in_services && /^  [a-z][a-z0-9_-]*:$/ { service = substr($1, 1, length($1) - 1) }
+    in_services && /^    image: .*[$][{]IMAGE_TAG/ && service != "migrations" { print service }
+  ' "$project/compose.prod.yaml" | xargs)"
+  export RELEASE_SERVICES
+  [[ " $RELEASE_SERVICES " == *" api "* ]] || {
+    echo "no api service on \${IMAGE_TAG} in compose.prod.yaml" >&2
+    return 1
+  }
+  export IMAGES="$BATS_TEST_TMPDIR/images"
   : >"$DOCKER_LOG"
-  echo old >"$RUNNING"
+  : >"$IMAGES"
+  mkdir -p "$RUNNING"
+  for service in $RELEASE_SERVICES; do echo old >"$RUNNING/$service"; done
 
   cat >"$stand_ins/docker" <<'STAND_IN'
 #!/usr/bin/env bash
 echo "${IMAGE_TAG:-unset} $*" >>"$DOCKER_LOG"
+case " $* " in
+  " image ls "*)
+    sed -n "s|^${*: -1}:||p" "$IMAGES"
+    exit 0 ;;
+  " image rm "*)
+    grep -qxF "${*: -1}" "$IMAGES" || { echo "No such image: ${*: -1}" >&2; exit 1; }
+    grep -vxF "${*: -1}" "$IMAGES" >"$IMAGES.new" || true
+    mv "$IMAGES.new" "$IMAGES"
+    exit 0 ;;
+  " image "*) exit 0 ;;
+esac
 tag="${IMAGE_TAG:?compose.prod.yaml needs IMAGE_TAG}"
 older_than_schema() { [[ -n "$NEW_REVISION_FROM" && "$tag" != "$NEW_REVISION_FROM" && -e "$BATS_TEST_TMPDIR/migrated" ]]; }
 case " $* " in
@@ -36,7 +66,9 @@ case " $* " in
   *" up "*)
     # Without --no-deps, up runs the migrations service first, with this tag's image.
     if [[ " $* " != *" --no-deps "* ]] && older_than_schema; then echo "migrations exited 1" >&2; exit 1; fi
-    echo "$tag" >"$RUNNING"
+    # The services named after `up` (its options start with -), or all of them.
+    services="$(printf '%s\n' "$@" | sed -n '/^up$/,$p' | sed '1d; /^-/d' | xargs)"
+    for service in ${services:-$RELEASE_SERVICES}; do echo "$tag" >"$RUNNING/$service"; done
     [[ "$tag" == "$UP_FAILS_FOR" ]] && { echo "container api is unhealthy" >&2; exit 1; }
     exit 0 ;;
 esac
@@ -44,7 +76,7 @@ exit 0
 STAND_IN
   cat >"$stand_ins/curl" <<'STAND_IN'
 #!/usr/bin/env bash
-[[ " $READY_TAGS " == *" $(cat "$RUNNING") "* ]]
+[[ " $READY_TAGS " == *" $(cat "$RUNNING/api") "* ]]
 STAND_IN
   chmod +x "$stand_ins/docker" "$stand_ins/curl"
   PATH="$stand_ins:$PATH"
@@ -58,10 +90,20 @@ calls() {
   cat "$DOCKER_LOG"
 }
 
+# The tag each release service runs, one "<service> <tag>" line each.
+running() {
+  for service in $RELEASE_SERVICES; do echo "$service $(cat "$RUNNING/$service")"; done
+}
+
+# Every release service runs $1.
+all_running() {
+  [ "$(running)" = "$(for service in $RELEASE_SERVICES; do echo "$service $1"; done)" ]
+}
+
 @test "a ready release is recorded in .env, the rest of .env untouched" {
   deploy new
   [ "$status" -eq 0 ]
-  [ "$(calls)" = "new compose --file compose.prod.yaml pull
+  [ "$(calls | head -n 3)" = "new compose --file compose.prod.yaml pull
 new compose --file compose.prod.yaml run --rm migrations
 new compose --file compose.prod.yaml up --detach --remove-orphans" ]
   [ "$(cat "$project/.env")" = "SECRET_KEY=kept
@@ -82,7 +124,8 @@ REDIS_PASSWORD=kept" ]
   [ "$status" -eq 1 ]
   [[ "$output" == *"rolling back to old"* ]]
   [[ "$output" == *"old is serving again"* ]]
-  [ "$(calls | tail -n 1)" = "old compose --file compose.prod.yaml up --detach --no-deps api web" ]
+  calls | tail -n 1 | grep -q '^old compose --file compose.prod.yaml up --detach --no-deps '
+  all_running old
   grep -qx 'IMAGE_TAG=old' "$project/.env"
 }
 
@@ -90,8 +133,8 @@ REDIS_PASSWORD=kept" ]
   READY_TAGS="old" deploy new
   [ "$status" -eq 1 ]
   [[ "$output" == *"not ready within 0s"* ]]
-  [ "$(calls | tail -n 1)" = "old compose --file compose.prod.yaml up --detach --no-deps api web" ]
-  [ "$(cat "$RUNNING")" = old ]
+  calls | tail -n 1 | grep -q '^old compose --file compose.prod.yaml up --detach --no-deps '
+  all_running old
   grep -qx 'IMAGE_TAG=old' "$project/.env"
 }
 
@@ -100,7 +143,7 @@ REDIS_PASSWORD=kept" ]
   [ "$status" -eq 1 ]
   [[ "$output" == *"old is serving again"* ]]
   ! calls | grep -q '^old .*migrations'
-  [ "$(cat "$RUNNING")" = old ]
+  all_running old
 }
 
 @test "failed migrations leave the running release alone" {
@@ -109,7 +152,7 @@ REDIS_PASSWORD=kept" ]
   [ "$status" -eq 1 ]
   [[ "$output" == *"running release was not touched"* ]]
   ! calls | grep -q ' up '
-  [ "$(cat "$RUNNING")" = old ]
+  all_running old
   grep -qx 'IMAGE_TAG=old' "$project/.env"
 }
 
@@ -119,4 +162,39 @@ REDIS_PASSWORD=kept" ]
   [ "$status" -eq 1 ]
   [[ "$output" == *"no previous deployment to roll back to"* ]]
   grep -qx 'IMAGE_TAG=' "$project/.env"
+}
+
+@test "a rollback puts every service of the release back, the job worker too" {
+  READY_TAGS="old" deploy new
+  [ "$status" -eq 1 ]
+  [[ " $RELEASE_SERVICES " == *" worker "* ]]
+  all_running old || {
+    running
+    false
+  }
+}
+
+@test "a ready release removes older release images but keeps the previous one for a rollback" {
+  printf 'IMAGE_REPOSITORY=ghcr.io/acme/app\n' >>"$project/.env"
+  for tag in older old new; do
+    printf 'ghcr.io/acme/app-api:%s\nghcr.io/acme/app-web:%s\n' "$tag" "$tag" >>"$IMAGES"
+  done
+  echo postgres:16-alpine >>"$IMAGES"
+  deploy new
+  [ "$status" -eq 0 ]
+  [ "$(sort "$IMAGES")" = "ghcr.io/acme/app-api:new
+ghcr.io/acme/app-api:old
+ghcr.io/acme/app-web:new
+ghcr.io/acme/app-web:old
+postgres:16-alpine" ]
+  calls | grep -q ' image prune --force$'
+}
+
+@test "a failed release removes no image" {
+  printf 'IMAGE_REPOSITORY=ghcr.io/acme/app\n' >>"$project/.env"
+  printf 'ghcr.io/acme/app-api:older\n' >>"$IMAGES"
+  READY_TAGS="old" deploy new
+  [ "$status" -eq 1 ]
+  grep -qx 'ghcr.io/acme/app-api:older' "$IMAGES"
+  ! calls | grep -q ' image '
 }
