@@ -126,14 +126,30 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         # Stopped before the engine goes: nothing may be left holding a connection.
-        for task in reversed(background):
-            task.cancel()
-        await asyncio.gather(*background, return_exceptions=True)
+        await stop_tasks(background)
         await job_queue.aclose()
         await app.state.engine.dispose()
         metrics.forget_pool()
         if app.state.redis is not None:
             await app.state.redis.aclose()
+
+
+async def stop_tasks(tasks: list[asyncio.Task[None]], within_seconds: float = 5.0) -> None:
+    """Cancel `tasks` and wait for them. A task that swallowed its cancel keeps getting more, for
+    at most `within_seconds`: on Python 3.11 asyncio.wait_for (asyncpg's connect uses it) drops a
+    cancel that lands as what it waits for ends, and a shutdown waiting on that loop never ended."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within_seconds
+    pending = set(tasks)
+    while pending and loop.time() < deadline:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=0.1)
+    for task in tasks:
+        if task.done() and not task.cancelled():
+            task.exception()  # retrieved: a failed watcher was already logged where it failed
+    for task in pending:
+        logger.error("Background task %s did not stop within %s s", task.get_name(), within_seconds)
 
 
 def memory_store(settings: Settings) -> MemoryStore:

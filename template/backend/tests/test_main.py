@@ -1,5 +1,6 @@
 """What every response carries: security headers, a request id, CORS for the configured origins."""
 
+import asyncio
 import io
 import json
 import logging
@@ -8,6 +9,7 @@ import pytest
 from httpx import ASGITransport, AsyncClient
 
 from app.core.logs import JsonFormatter
+from app.main import stop_tasks
 from tests.conftest import MakeApp, MakeClient
 from tests.utils import API, signup
 
@@ -133,3 +135,22 @@ async def test_cors_allows_the_configured_origins_only(make_client: MakeClient) 
             f"{API}/items", headers={"Origin": "https://evil.example.com", **preflight}
         )
         assert "Access-Control-Allow-Origin" not in refused.headers
+
+
+async def test_shutdown_stops_a_task_that_swallows_its_cancel() -> None:
+    """asyncio.wait_for on Python 3.11 can drop a cancel; the dependency watcher then looped on
+    and the app's shutdown waited for it forever (a hung test run)."""
+    swallowed = asyncio.Event()
+
+    async def watcher() -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            swallowed.set()  # as if the cancel had been lost: go on looping
+        await asyncio.sleep(3600)
+
+    task = asyncio.create_task(watcher())
+    await asyncio.sleep(0)
+    await asyncio.wait_for(stop_tasks([task]), timeout=5)
+    assert swallowed.is_set()
+    assert task.cancelled()
