@@ -311,3 +311,22 @@ def test_every_setting_production_sets_reaches_the_api_and_the_worker(
     were once in the Secret but never reached the API pod (its sign-in buttons hid themselves)."""
     project = render(tier=tier, sign_in_with=sign_in_with)
     assert undelivered(project, tier) == {}
+
+
+def test_argocd_is_given_the_repository_its_applications_read(render) -> None:
+    """Every Application that reads the project's repository reads it over SSH, and the setup in
+    docs/operations.md makes a repository Secret with a deploy key for that very URL before it
+    applies them (a private repository stopped every sync at "authentication required")."""
+    project = render(tier="growth")
+    urls = set()
+    for path in [*project.glob("k8s/argocd-*.yaml"), *project.glob("monitoring/argocd/*.yaml")]:
+        for doc in yaml.safe_load_all(path.read_text()):
+            for source in [doc.get("spec", {}).get("source", {})] if doc else []:
+                if "your-github-owner" in source.get("repoURL", ""):
+                    urls.add(source["repoURL"])
+    assert urls == {"git@github.com:your-github-owner/my-app.git"}
+    setup = (project / "docs" / "operations.md").read_text()
+    secret = setup.index("--from-literal=url=git@github.com:your-github-owner/my-app.git")
+    assert "argocd.argoproj.io/secret-type=repository" in setup[secret:]
+    assert "--from-file=sshPrivateKey=" in setup[secret:]
+    assert secret < setup.index("kubectl apply -n argocd -f k8s/argocd-application.yaml")
