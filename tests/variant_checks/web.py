@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import tempfile
 from pathlib import Path
 
 import nox
@@ -32,15 +33,22 @@ def run(session: nox.Session, variant: Variant) -> None:
             # No system Chromium (GitHub's Ubuntu runners): the project's own way to get one.
             run_in_project(session, variant, "make", "e2e-browser")
         scores = {"LIGHTHOUSE": lighthouse(session)} if "lighthouse" in variant.once else {}
-        run_in_project(
-            session,
-            variant,
-            "make",
-            "e2e",
-            TEST_DATABASE_URL=fresh_database(session, f"{variant.database}_e2e"),
-            TEST_REDIS_URL=f"{REDIS_URL}/{variant.index}",
-            **scores,
-        )
+        # Chromium makes a unix socket in TMPDIR, and a socket's path has at most 107 bytes: nox's
+        # tmp under a clone's path and a variant's name can be longer ("Socket path too long").
+        short_tmp = tempfile.mkdtemp(prefix="nf-e2e-")
+        try:
+            run_in_project(
+                session,
+                variant,
+                "make",
+                "e2e",
+                TEST_DATABASE_URL=fresh_database(session, f"{variant.database}_e2e"),
+                TEST_REDIS_URL=f"{REDIS_URL}/{variant.index}",
+                TMPDIR=short_tmp,
+                **scores,
+            )
+        finally:
+            shutil.rmtree(short_tmp, ignore_errors=True)
 
 
 def lighthouse(session: nox.Session) -> str:
