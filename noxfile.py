@@ -111,7 +111,8 @@ def variant(
 ) -> None:
     """Render one variant, commit it, then run the generated project's own checks."""
     install_group(session, "render")
-    index = variant_redis_database((tier, frontend, python_version, sign_in_with))
+    key = (tier, frontend, python_version, sign_in_with)
+    index = variant_redis_database(key)
     slug = f"nf-{tier}-{'web' if frontend else 'api'}-{index}"
     # Only the variants that offer it pass the question, so the others render as a founder's would.
     extra = {"sign_in_with": json.dumps(list(sign_in_with))} if sign_in_with else {}
@@ -119,7 +120,6 @@ def variant(
         session, slug, tier=tier, frontend=frontend, python_version=python_version, **extra
     )
     init_git(session, project)
-    key = (tier, frontend, python_version, sign_in_with)
     target = variant_checks.Variant(tier, frontend, project, slug, index, variant_once(key))
     for check in variant_checks.ALL:
         check(session, target)
