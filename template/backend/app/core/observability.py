@@ -56,6 +56,7 @@ def init_observability(settings: Settings, service_name: str, app: "FastAPI | No
 
 def init_error_tracking(settings: Settings, service_name: str) -> None:
     import sentry_sdk
+    from sentry_sdk.integrations.logging import LoggingIntegration
 
     def before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
         event.setdefault("tags", {})["service"] = service_name
@@ -65,13 +66,23 @@ def init_error_tracking(settings: Settings, service_name: str) -> None:
         dsn=settings.sentry_dsn,
         environment=settings.environment,
         release=settings.release,
-        # send_default_pii stays off (its default): no user ids, IP addresses, cookies or headers
-        # that carry credentials. Nor request bodies, nor frame locals: an ASGI frame's locals
-        # hold the raw headers and body bytes, which no key-based scrubber sees into.
-        max_request_body_size="never",
-        include_local_variables=False,
-        # Traces are OpenTelemetry's; Sentry takes errors only.
+        # Nothing that identifies a person or carries a credential: no user info, IP address or
+        # cookies, no request bodies, no SQL parameters, and no frame locals (an ASGI frame's locals
+        # hold the raw headers and body bytes, which no key-based scrubber sees into).
+        data_collection={
+            "user_info": False,
+            "cookies": {"mode": "off"},
+            "http_bodies": [],
+            "database_query_data": False,
+            "stack_frame_variables": False,
+        },
+        # Traces are OpenTelemetry's; Sentry takes errors only and adds no headers to the calls
+        # this service makes (a sign-in provider would see its trace and release).
         traces_sample_rate=None,
+        trace_propagation_targets=[],
+        # An error logged (the last-resort handler's traceback, a failed job) is an event; plain
+        # log lines stay in the service's own log.
+        integrations=[LoggingIntegration(level=None, event_level=logging.ERROR)],
         before_send=before_send,  # type: ignore[arg-type]
     )
 

@@ -375,6 +375,9 @@ async def test_the_worker_exits_non_zero_when_the_database_restarts(
     """PostgreSQL restarts: the worker's LISTEN connection drops and cannot connect again at
     once. procrastinate then stops the worker as if it were asked to; it must exit non-zero, to
     be restarted (compose's restart policy, Kubernetes) and to show as a failure, not a stop."""
+    if not settings.jobs.listen_notify:
+        # Behind PgBouncer's transaction pooling a LISTEN does not hold a server connection.
+        pytest.skip("this tier's worker polls: it holds no LISTEN connection")
     url = make_url(settings.database_url)
     name = f"worker-{uuid.uuid4().hex[:12]}"
     async with Restartable(url.host or "127.0.0.1", url.port or 5432) as database:
