@@ -1,7 +1,7 @@
 """NeoForge's test suite: render every variant with the real copier CLI and run, inside each
 generated project, the commands a founder would run.
 
-    nox                          # the default run: lint, template tests, every variant
+    nox                          # the default run: every session tagged "suite", side by side
     nox -s "variant(mvp, frontend, py3.12, github)"
     nox -l                       # every session
 """
@@ -9,8 +9,10 @@ generated project, the commands a founder would run.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
+import time
 import tomllib
 from pathlib import Path
 
@@ -19,7 +21,7 @@ import nox
 ROOT = Path(__file__).parent
 sys.path.insert(0, str(ROOT))
 
-from tests import benchmarks, update_flow, variant_checks  # noqa: E402  (needs ROOT on sys.path)
+from tests import benchmarks, parallel_sessions, update_flow, variant_checks  # noqa: E402  (needs ROOT on sys.path)
 from tests.variant_checks import consistency, infra, live_api  # noqa: E402
 from tests.variant_checks import faults as fault_injection  # noqa: E402
 from tests.variant_checks.common import REDIS_URL, fresh_database  # noqa: E402
@@ -36,9 +38,9 @@ nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv"
 nox.options.reuse_venv = "yes"
 nox.options.error_on_external_run = True
-nox.options.sessions = [
-    "lint", "tests", "combinations", "variant", "api", "update", "docs", "backups", "monitoring"
-]  # fmt: skip
+# The default run: every session tagged "suite", side by side (tests/parallel_sessions.py).
+nox.options.sessions = ["suite"]
+SUITE = ["suite"]
 
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 TIER_DATA = tomllib.loads((ROOT / "extensions" / "tiers.toml").read_text())
@@ -77,7 +79,19 @@ def init_git(session: nox.Session, project: Path) -> None:
     session.run(*git, "commit", "--quiet", "--message=Initial commit from NeoForge", external=True)
 
 
-@nox.session
+@nox.session(venv_backend="none")
+def suite(session: nox.Session) -> None:
+    """The default run: every session tagged "suite", as many at a time as there are cores
+    (`nox -s suite -- 1` runs them one by one), longest first, each logged to .nox/logs/."""
+    jobs = int(session.posargs[0]) if session.posargs else os.cpu_count() or 1
+    started = time.monotonic()
+    outcomes = parallel_sessions.run(parallel_sessions.tagged("suite"), jobs, session.log)
+    session.log(parallel_sessions.summary(outcomes, time.monotonic() - started, jobs))
+    if failed := [outcome.name for outcome in outcomes if not outcome.passed]:
+        session.error(f"{len(failed)} failed: {', '.join(failed)}")
+
+
+@nox.session(tags=SUITE)
 def lint(session: nox.Session) -> None:
     """Ruff on the template repository's own Python code; its CI workflows against their schema."""
     install_group(session, "lint")
@@ -88,14 +102,14 @@ def lint(session: nox.Session) -> None:
     session.run(*variant_checks.workflows.actionlint(session), *workflows, external=True)
 
 
-@nox.session
+@nox.session(tags=SUITE)
 def tests(session: nox.Session) -> None:
     """The template's fast tests (pytest + pytest-copie): rendering, answers, tier data."""
     install_group(session, "test")
     session.run("pytest", *session.posargs)
 
 
-@nox.session
+@nox.session(tags=SUITE)
 def combinations(session: nox.Session) -> None:
     """Every combination of the answers that change the output (read from copier.yml), rendered
     in-process and checked: no template syntax left, YAML/TOML/JSON parse, ruff clean, and
@@ -104,7 +118,7 @@ def combinations(session: nox.Session) -> None:
     session.run("python", "-m", "tests.all_combinations")
 
 
-@nox.session
+@nox.session(tags=SUITE)
 @nox.parametrize(("tier", "frontend", "python_version", "sign_in_with"), VARIANT_PARAMS)
 def variant(
     session: nox.Session, tier: str, frontend: bool, python_version: str, sign_in_with: tuple
@@ -125,7 +139,7 @@ def variant(
         check(session, target)
 
 
-@nox.session
+@nox.session(tags=SUITE)
 def api(session: nox.Session) -> None:
     """The mvp API served for real (uvicorn workers, PostgreSQL, Redis), fuzzed by schemathesis from
     its OpenAPI schema: no server error; and writes then reads across its workers: no stale read.
@@ -146,11 +160,12 @@ def api(session: nox.Session) -> None:
             **live_api.FUZZ_ADMIN,
         },
     ) as served:
-        # First: it registers people, which the fuzzer's registrations would push past the limit.
+        # Before the fuzzer: its registrations and failed logins would use up this address's
+        # limits for the minute (the per-address login failure limit answers 429 at once).
         consistency.run(session, served)
-        live_api.schemathesis(session, served, *session.posargs)
         login_limit = TIER_DATA["tiers"]["mvp"]["rate_limit"]["login_per_minute"]
         live_api.forged_forwarded_for_is_ignored(session, served, login_limit)
+        live_api.schemathesis(session, served, *session.posargs)
 
 
 @nox.session
@@ -165,7 +180,7 @@ def faults(session: nox.Session) -> None:
     fault_injection.run(session, project)
 
 
-@nox.session
+@nox.session(tags=SUITE)
 def docs(session: nox.Session) -> None:
     """The template's documentation site, built strictly into site/ (gitignored)."""
     install_group(session, "docs")
@@ -175,7 +190,7 @@ def docs(session: nox.Session) -> None:
     )  # fmt: skip
 
 
-@nox.session
+@nox.session(tags=SUITE)
 def update(session: nox.Session) -> None:
     """`copier update` from the first release over a founder's edits, then dev -> mvp -> growth;
     the READMEs' own copy and update commands, with the questions answered at a real prompt."""
@@ -185,7 +200,7 @@ def update(session: nox.Session) -> None:
     update_flow.run(session, Path(session.create_tmp()))
 
 
-@nox.session
+@nox.session(tags=SUITE)
 def backups(session: nox.Session) -> None:
     """The mvp backup scripts against the local PostgreSQL and a local S3 endpoint (moto)."""
     install_group(session, "render")
@@ -194,7 +209,7 @@ def backups(session: nox.Session) -> None:
     infra.backup_round_trip(session, project)
 
 
-@nox.session
+@nox.session(tags=SUITE)
 def monitoring(session: nox.Session) -> None:
     """Prometheus (Debian's) scraping a running mvp API: target up, cache-hit ratio evaluates."""
     install_group(session, "render")

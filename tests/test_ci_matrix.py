@@ -42,6 +42,7 @@ def test_the_ci_matrix_lists_each_default_session_once_by_its_full_id(tmp_path) 
 
     assert len(names) == len(set(names)), f"sessions listed more than once: {names}"
     assert not {"lint", "tests"} & set(names), "lint and tests run in their own job"
+    assert "suite" not in names, "suite runs the others: a job of its own would run them twice"
     for variant in VARIANTS:
         assert f"variant({variant_id(variant)})" in names
     assert {"combinations", "api", "update", "docs", "backups", "monitoring"} <= set(names)
