@@ -32,6 +32,7 @@ from tests.variants import (  # noqa: E402
     variant_key,
     variant_once,
     variant_redis_database,
+    variant_runs_browser,
 )
 
 nox.needs_version = ">=2025.2.9"
@@ -134,7 +135,10 @@ def variant(
         session, slug, tier=tier, frontend=frontend, python_version=python_version, **extra
     )
     init_git(session, project)
-    target = variant_checks.Variant(tier, frontend, project, slug, index, variant_once(key))
+    browser = variant_runs_browser(VARIANTS[index - 1])
+    target = variant_checks.Variant(
+        tier, frontend, project, slug, index, variant_once(key), browser
+    )
     for check in variant_checks.ALL:
         check(session, target)
 

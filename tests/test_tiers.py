@@ -9,7 +9,7 @@ import yaml
 from conftest import ROOT, TIERS, VARIANTS
 
 from extensions.context import load_tiers, monthly_estimate, tier_label
-from tests.variants import ONCE_CHECKS, variant_key
+from tests.variants import ONCE_CHECKS, variant_key, variant_runs_browser
 
 TTL_CLASSES = ["high_change", "medium_change", "low_change"]
 
@@ -89,6 +89,18 @@ def test_variant_table_covers_every_tier_once_with_the_frontend() -> None:
     keys = [variant_key(variant) for variant in VARIANTS]
     assert len(keys) == len(set(keys))
     assert {tier for tier, frontend, *_ in keys if frontend} == set(TIERS)
+
+
+def test_the_browser_runs_cover_every_tier_and_provider_and_a_page_without_one() -> None:
+    browsed = [variant_key(variant) for variant in VARIANTS if variant_runs_browser(variant)]
+    assert {tier for tier, *_ in browsed} == set(TIERS)
+    providers = yaml.safe_load((ROOT / "copier.yml").read_text())["sign_in_with"]["choices"]
+    assert {name for *_, sign_in_with in browsed for name in sign_in_with} == set(
+        providers.values()
+    )
+    assert any(not sign_in_with for *_, sign_in_with in browsed)
+    lighthouse = [variant for variant in VARIANTS if "lighthouse" in variant.get("once", ())]
+    assert all(variant_runs_browser(variant) for variant in lighthouse)
 
 
 def test_tier_question_labels_come_from_the_tier_data() -> None:

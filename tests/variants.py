@@ -54,4 +54,9 @@ def variant_once(variant_key_: tuple) -> frozenset[str]:
     return frozenset(VARIANTS[variant_redis_database(variant_key_) - 1].get("once", ()))
 
 
+def variant_runs_browser(variant: Mapping) -> bool:
+    """Whether the variant's browser suite runs (a frontend, and no `browser = false`)."""
+    return bool(variant["frontend"]) and variant.get("browser", True)
+
+
 ONCE_CHECKS = frozenset({"lighthouse", "sqlite", "pgbouncer"})

@@ -24,6 +24,8 @@ class Variant:
     index: int  # 1-based position in the variant table: its Redis database number
     # Checks run on this variant only (tiers.toml's `once`): "lighthouse", "sqlite", "pgbouncer".
     once: frozenset[str] = frozenset()
+    # False where other variants' browser runs already cover this frontend (tiers.toml).
+    browser: bool = True
 
     @property
     def database(self) -> str:

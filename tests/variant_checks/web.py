@@ -28,7 +28,9 @@ RESOLVER = re.compile(r"^\s*resolver \S.* valid=\d+s", re.MULTILINE)
 
 def run(session: nox.Session, variant: Variant) -> None:
     check_nginx_config(session, variant)
-    if variant.frontend:
+    if variant.frontend and not variant.browser:
+        session.log("The browser suite runs on the variants that cover this frontend (tiers.toml)")
+    elif variant.frontend:
         if not (os.environ.get("CHROMIUM_PATH") or Path("/usr/bin/chromium").exists()):
             # No system Chromium (GitHub's Ubuntu runners): the project's own way to get one.
             run_in_project(session, variant, "make", "e2e-browser")
