@@ -12,6 +12,7 @@ The API calls `init_observability(settings, "api", app)` in create_app; the job 
 are not traced), and `shutdown_observability()` as it exits.
 """
 
+import importlib.util
 import logging
 import re
 import sys
@@ -56,7 +57,7 @@ def init_observability(settings: Settings, service_name: str, app: "FastAPI | No
 
 def init_error_tracking(settings: Settings, service_name: str) -> None:
     import sentry_sdk
-    from sentry_sdk.integrations.logging import LoggingIntegration
+    from sentry_sdk.integrations.logging import LoggingIntegration, ignore_logger_for_events
 
     def before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
         event.setdefault("tags", {})["service"] = service_name
@@ -85,6 +86,9 @@ def init_error_tracking(settings: Settings, service_name: str) -> None:
         integrations=[LoggingIntegration(level=None, event_level=logging.ERROR)],
         before_send=before_send,  # type: ignore[arg-type]
     )
+    # A trace collector that does not answer makes the exporter log an ERROR every batch: that is
+    # the collector's outage, in this service's log, not an error of the app's for Sentry.
+    ignore_logger_for_events("opentelemetry*")
 
 
 def scrub_event(event: dict[str, Any], hint: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -122,14 +126,20 @@ def scrub_query(query: Any) -> Any:
     )
 
 
+def httpx_installed() -> bool:
+    """httpx is a test tool here, not in the production image: its instrumentor would log an ERROR
+    at every start there."""
+    return importlib.util.find_spec("httpx") is not None
+
+
 def init_tracing(settings: Settings, service_name: str) -> None:
-    """The OTLP/HTTP exporter and the Redis and httpx instrumentations, once per process."""
+    """The OTLP/HTTP exporter and the database, Redis and httpx (where installed) instrumentations,
+    once per process."""
     global _tracer_provider
     if _tracer_provider is not None:
         return
     from opentelemetry import trace
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
     from opentelemetry.instrumentation.redis import RedisInstrumentor
     from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
     from opentelemetry.sdk.resources import Resource
@@ -152,7 +162,10 @@ def init_tracing(settings: Settings, service_name: str) -> None:
     # Every engine created from now on (app.core.db.create_engine). Its version check stops at
     # SQLAlchemy 2.0, but the event API it uses is the same in 2.1 (tests/core prove the spans).
     SQLAlchemyInstrumentor().instrument(tracer_provider=provider, skip_dep_check=True)
-    HTTPXClientInstrumentor().instrument(tracer_provider=provider)
+    if httpx_installed():
+        from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+
+        HTTPXClientInstrumentor().instrument(tracer_provider=provider)
     _add_trace_id_to_log_records()
     _tracer_provider = provider
     logger.info("Exporting traces to %s", endpoint)
@@ -184,13 +197,15 @@ def shutdown_observability(timeout_seconds: float = 5) -> None:
     if "sentry_sdk" in sys.modules:
         sys.modules["sentry_sdk"].get_client().close(timeout=timeout_seconds)
     if _tracer_provider is not None:
-        from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
         from opentelemetry.instrumentation.redis import RedisInstrumentor
         from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 
         RedisInstrumentor().uninstrument()
         SQLAlchemyInstrumentor().uninstrument()
-        HTTPXClientInstrumentor().uninstrument()
+        if httpx_installed():
+            from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+
+            HTTPXClientInstrumentor().uninstrument()
         _tracer_provider.shutdown()
         _tracer_provider = None
 

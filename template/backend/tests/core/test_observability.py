@@ -103,7 +103,8 @@ def receiver() -> Iterator[Receiver]:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             encoding = self.headers.get("Content-Encoding", "")
             received.append(Received(self.path, decoded(body, encoding)))
-            self.send_response(200)
+            # A collector that refuses what it gets: under /refused/ (OTLP does not retry a 400).
+            self.send_response(400 if self.path.startswith("/refused/") else 200)
             self.send_header("Content-Length", "2")
             self.end_headers()
             self.wfile.write(b"{}")
@@ -152,6 +153,66 @@ async def test_an_unhandled_error_arrives_once_tagged_and_without_credentials(
     sent = b"".join(post.body for post in receiver.posts)
     for secret in (SECRET_PASSWORD, SECRET_TOKEN, BEARER):
         assert secret.encode() not in sent, f"{secret} was sent"
+
+
+async def test_a_trace_collector_that_refuses_sends_nothing_to_sentry(
+    make_app: MakeApp, receiver: Receiver
+) -> None:
+    """The exporter logs an ERROR for every batch the collector refuses: the service's log has it,
+    Sentry gets no event for it (every 10 s, it would flood the project)."""
+    observability.shutdown_observability(timeout_seconds=2)  # tracing starts once per process
+    before = len(receiver.posts)
+    try:
+        async with make_app(
+            sentry_dsn=receiver.sentry_dsn, otel_exporter_otlp_endpoint=f"{receiver.url}/refused"
+        ) as (_, client):
+            form = {"username": "nobody@example.com", "password": "wrong-1"}
+            assert (await client.post(f"{API}/auth/login", data=form)).status_code == 401
+            observability.flush_observability()
+    finally:
+        observability.shutdown_observability(timeout_seconds=2)
+    posts = receiver.posts[before:]
+    assert any(post.path == "/refused/v1/traces" for post in posts), "no batch was exported"
+    events = [
+        item
+        for post in posts
+        if post.path == "/api/1/envelope/"
+        for kind, item in envelope_items(post.body)
+        if kind == "event"
+    ]
+    assert [event.get("logger") for event in events] == []
+
+
+def test_tracing_starts_without_httpx_and_logs_no_error(tmp_path: Path) -> None:
+    """The production image has no httpx (a test tool here): tracing instruments what is there."""
+    script = """
+import logging, sys
+sys.modules["httpx"] = None  # not installed, as in the production image
+logging.basicConfig(level=logging.WARNING)
+from app.core import observability
+from app.core.config import Settings
+
+settings = Settings(_env_file=None, environment="test", database_url=sys.argv[1],
+                    otel_exporter_otlp_endpoint="http://127.0.0.1:9")
+observability.init_tracing(settings, "api")
+observability.shutdown_observability(timeout_seconds=0.1)
+print("started")
+"""
+    env = {
+        key: value for key, value in os.environ.items() if not key.startswith(("SENTRY_", "OTEL_"))
+    }
+    database = f"sqlite+aiosqlite:///{tmp_path / 'unused.sqlite3'}"
+    done = subprocess.run(  # noqa: S603  (this interpreter, the script above)
+        [sys.executable, "-c", script, database],
+        capture_output=True,
+        text=True,
+        cwd=BACKEND_DIR,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "started"
+    assert "ERROR" not in done.stderr, done.stderr
 
 
 def test_scrubbing_reaches_every_depth_and_the_query_string() -> None:
