@@ -353,3 +353,22 @@ def test_backup_and_restore_move_two_parts_at_a_time(render, tmp_path, script) -
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert (state / "config").read_text() == "[default]\n"
+
+
+def test_the_copied_configuration_is_mounted_by_folder(render) -> None:
+    """Issue 29: the deploy workflow copies monitoring/ and nginx/ with rsync, which replaces each
+    changed file by a new one (a new inode): a container that mounts the single file keeps seeing
+    the old one until it is recreated. Every bind mount of what the workflow copies is a folder."""
+    project = render(tier="mvp")
+    workflow = (project / ".github" / "workflows" / "deploy.yml").read_text()
+    rsync = re.search(r"rsync -az .*? --relative\s+(.+?)\s+\"", workflow, re.DOTALL)
+    copied = rsync.group(1).split()
+    services = yaml.safe_load((project / "compose.prod.yaml").read_text())["services"]
+    for name, service in services.items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if not source.startswith("./"):
+                continue
+            path = project / source
+            if source[2:].split("/")[0] in copied:
+                assert path.is_dir(), f"{name} mounts the single file {source}"

@@ -198,3 +198,15 @@ postgres:16-alpine" ]
   grep -qx 'ghcr.io/acme/app-api:older' "$IMAGES"
   ! calls | grep -q ' image '
 }
+
+@test "a ready release makes Prometheus and Alertmanager read the copied configuration again" {
+  deploy new
+  [ "$status" -eq 0 ]
+  calls | grep -qx 'new compose --file compose.prod.yaml kill --signal SIGHUP prometheus alertmanager'
+}
+
+@test "a failed release leaves the monitoring configuration as it was loaded" {
+  READY_TAGS="old" deploy new
+  [ "$status" -eq 1 ]
+  ! calls | grep -q ' kill '
+}
