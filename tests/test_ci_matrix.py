@@ -1,5 +1,6 @@
-"""Shell logic in workflows that actionlint cannot see, run here once: the template's CI matrix and
-the generated deploy workflows' computed image names."""
+"""Shell logic in workflows that actionlint cannot see, run here once: the template's CI matrix, the
+generated deploy workflows' computed image names and mvp's check that a deploy is not older than
+what runs."""
 
 from __future__ import annotations
 
@@ -56,3 +57,56 @@ def test_deploy_workflow_names_images_in_lowercase(render, tier, tmp_path) -> No
     naming = step(workflow, "images", lambda s: s.get("id") == "name")
     written = run_step(naming["run"], project, tmp_path, GITHUB_REPOSITORY="Acme-Labs/My-App")
     assert written == {"repository": "acme-labs/my-app"}
+
+
+# What the droplet's .env holds for each case of the order check (None: no IMAGE_TIME yet).
+ORDER_CASES = [
+    # (commit time of the release, IMAGE_TIME on the droplet, allow_older, skipped)
+    (1_764_000_100, 1_764_000_000, "false", "false"),
+    (1_764_000_000, 1_764_000_100, "false", "true"),
+    (1_764_000_000, None, "false", "false"),
+    (1_764_000_000, 1_764_000_100, "true", "false"),
+]
+
+
+@pytest.mark.parametrize(("release", "running", "allow_older", "skipped"), ORDER_CASES)
+def test_an_mvp_deploy_of_a_commit_older_than_the_running_one_is_skipped(
+    render, tmp_path, release, running, allow_older, skipped
+) -> None:
+    """Issue 29: two deploy runs whose CI ended out of order put the older commit's images and
+    files over the newer ones. The step compares commit times with the droplet's IMAGE_TIME."""
+    project = render(tier="mvp")
+    order = step(
+        project / ".github/workflows/deploy.yml", "deploy", lambda s: s.get("id") == "order"
+    )
+    repository = tmp_path / "checkout"
+    repository.mkdir()
+    git = ["git", "-C", str(repository), "-c", "user.name=F", "-c", "user.email=f@example.com"]
+    subprocess.run([*git, "init", "--quiet"], check=True)
+    dated = {**os.environ, "GIT_COMMITTER_DATE": f"@{release} +0000"}
+    subprocess.run([*git, "commit", "--quiet", "--allow-empty", "-m", "r"], check=True, env=dated)
+    # An ssh stand-in that runs the remote command here, against a droplet folder of its own.
+    droplet = tmp_path / "droplet"
+    droplet.mkdir()
+    if running is not None:
+        (droplet / ".env").write_text(f"SECRET_KEY=x\nIMAGE_TIME={running}\n")
+    stand_ins = tmp_path / "bin"
+    stand_ins.mkdir()
+    (stand_ins / "ssh").write_text('#!/usr/bin/env bash\nexec bash -c "${@: -1}"\n')
+    (stand_ins / "ssh").chmod(0o755)
+    written = run_step(
+        order["run"],
+        repository,
+        tmp_path,
+        PATH=f"{stand_ins}:{os.environ['PATH']}",
+        DEPLOY_TARGET="deploy@droplet",
+        DEPLOY_PATH=str(droplet),
+        IMAGE_TAG="abc123",
+        ALLOW_OLDER=allow_older,
+    )
+    assert written == {"release_time": str(release), "skip": skipped}
+    deploy_steps = yaml.safe_load((project / ".github/workflows/deploy.yml").read_text())
+    steps = deploy_steps["jobs"]["deploy"]["steps"]
+    later = steps[[s.get("id") for s in steps].index("order") + 1 :]
+    assert "rsync" in later[0]["run"] and "scripts/deploy.sh" in later[1]["run"]
+    assert all(s.get("if") == "steps.order.outputs.skip == 'false'" for s in later)

@@ -210,3 +210,12 @@ postgres:16-alpine" ]
   [ "$status" -eq 1 ]
   ! calls | grep -q ' kill '
 }
+
+@test "the workflow's commit time is kept as IMAGE_TIME, for the next deploy to compare" {
+  RELEASE_TIME=1764000000 deploy new
+  [ "$status" -eq 0 ]
+  grep -qx 'IMAGE_TIME=1764000000' "$project/.env"
+  READY_TAGS="newer" RELEASE_TIME=1764000100 deploy newer
+  [ "$(grep -c '^IMAGE_TIME=' "$project/.env")" -eq 1 ]
+  grep -qx 'IMAGE_TIME=1764000100' "$project/.env"
+}
