@@ -330,3 +330,15 @@ def test_argocd_is_given_the_repository_its_applications_read(render) -> None:
     assert "argocd.argoproj.io/secret-type=repository" in setup[secret:]
     assert "--from-file=sshPrivateKey=" in setup[secret:]
     assert secret < setup.index("kubectl apply -n argocd -f k8s/argocd-application.yaml")
+
+
+def test_argocd_is_pointed_at_the_manifests_after_the_first_tag_bump(render) -> None:
+    """Issue 29: the images start as `newTag: latest`, which the deploy workflow never pushes (it
+    tags each commit): an Application applied before the workflow's first bump left every pod
+    pulling an image that does not exist. The setup applies it after that first push."""
+    project = render(tier="growth")
+    kustomization = yaml.safe_load((project / "k8s" / "kustomization.yaml").read_text())
+    assert {image["newTag"] for image in kustomization["images"]} == {"latest"}
+    setup = (project / "docs" / "operations.md").read_text()
+    push = setup.index("Push to `main`: the deploy workflow pushes the images and bumps their tags")
+    assert push < setup.index("kubectl apply -n argocd -f k8s/argocd-application.yaml")
