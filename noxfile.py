@@ -136,11 +136,12 @@ def variant(
     )
     init_git(session, project)
     browser = variant_runs_browser(VARIANTS[index - 1])
-    target = variant_checks.Variant(
-        tier, frontend, project, slug, index, variant_once(key), browser
-    )
-    for check in variant_checks.ALL:
-        check(session, target)
+    with infra.private_redis(session) as redis_url:
+        target = variant_checks.Variant(
+            tier, frontend, project, slug, index, variant_once(key), browser, redis_url
+        )
+        for check in variant_checks.ALL:
+            check(session, target)
 
 
 @nox.session(tags=SUITE)

@@ -285,7 +285,8 @@ def run_project_tests(session: nox.Session, variant: Variant) -> None:
     """The project's own `make test`, on PostgreSQL and Redis as its CI runs it. The project came
     with its lock files, so a test run writes nothing: anything it leaves is a stale lock or a file
     the generated .gitignore misses (and would block the next update)."""
-    backend.test_on_services(session, variant)
+    with infra.private_redis(session) as redis_url:
+        backend.test_on_services(session, replace(variant, redis_url=redis_url))
     written = git_output(variant.project, "status", "--porcelain", "--untracked=all").splitlines()
     if written:
         session.error(f"make test changed or left files: {[line[3:] for line in written]}")

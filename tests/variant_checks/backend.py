@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import nox
 
-from tests.variant_checks.common import REDIS_URL, Variant, fresh_database, run_in_project
+from tests.variant_checks.common import Variant, fresh_database, run_in_project
 
 
 def test_on_services(session: nox.Session, variant: Variant) -> None:
@@ -15,7 +15,7 @@ def test_on_services(session: nox.Session, variant: Variant) -> None:
         "make",
         "test",
         TEST_DATABASE_URL=fresh_database(session, variant.database),
-        TEST_REDIS_URL=f"{REDIS_URL}/{variant.index}",
+        TEST_REDIS_URL=variant.redis,
     )
 
 

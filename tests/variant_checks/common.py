@@ -26,6 +26,12 @@ class Variant:
     once: frozenset[str] = frozenset()
     # False where other variants' browser runs already cover this frontend (tiers.toml).
     browser: bool = True
+    # The session's own redis-server (infra.private_redis), else the shared one's database `index`.
+    redis_url: str | None = None
+
+    @property
+    def redis(self) -> str:
+        return self.redis_url or f"{REDIS_URL}/{self.index}"
 
     @property
     def database(self) -> str:

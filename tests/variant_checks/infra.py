@@ -118,7 +118,7 @@ def check_pgbouncer(session: nox.Session, variant) -> None:
     """Debian's pgbouncer started with the pgbouncer.ini that `kubectl kustomize k8s/` produces, in
     front of the local PostgreSQL; the project's own test suite runs through it with the app's
     growth engine settings (asyncpg behind transaction pooling)."""
-    from tests.variant_checks.common import POSTGRES_URL, REDIS_URL, free_port, fresh_database
+    from tests.variant_checks.common import POSTGRES_URL, free_port, fresh_database
 
     built = str(kustomized(session, variant))
     manifest_ini = session.run("python", __file__, "pgbouncer-ini", built, silent=True)
@@ -149,7 +149,7 @@ def check_pgbouncer(session: nox.Session, variant) -> None:
 
             run_in_project(
                 session, variant, "make", "test",
-                TEST_DATABASE_URL=url, TEST_REDIS_URL=f"{REDIS_URL}/{variant.index}",
+                TEST_DATABASE_URL=url, TEST_REDIS_URL=variant.redis,
             )  # fmt: skip
     finally:
         shutil.rmtree(directory, ignore_errors=True)
@@ -231,6 +231,27 @@ def background(
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def private_redis(session: nox.Session) -> Iterator[str | None]:
+    """A redis-server of the session's own on a free port, keeping nothing on disk, until the
+    block ends; yields its URL. The generated suites pause (CLIENT PAUSE), flush and cut the clients
+    of their Redis, which must not reach another session running at the same time. None where
+    there is no redis-server (GitHub's runners use a service container: one session per job)."""
+    from tests.variant_checks.common import free_port
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        yield None
+        return
+    port = free_port()
+    directory = Path(session.create_tmp()).resolve() / f"redis-{port}"
+    directory.mkdir(parents=True, exist_ok=True)
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+               "--appendonly", "no", "--dir", str(directory)]  # fmt: skip
+    with background(session, *command, port=port, log=directory / "redis.log"):
+        yield f"redis://127.0.0.1:{port}/0"
 
 
 def psql_value(session: nox.Session, database_url: str, query: str) -> str:

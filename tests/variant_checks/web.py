@@ -14,7 +14,6 @@ from pathlib import Path
 import nox
 
 from tests.variant_checks.common import (
-    REDIS_URL,
     Variant,
     fresh_database,
     npm_package,
@@ -45,7 +44,7 @@ def run(session: nox.Session, variant: Variant) -> None:
                 "make",
                 "e2e",
                 TEST_DATABASE_URL=fresh_database(session, f"{variant.database}_e2e"),
-                TEST_REDIS_URL=f"{REDIS_URL}/{variant.index}",
+                TEST_REDIS_URL=variant.redis,
                 TMPDIR=short_tmp,
                 **scores,
             )
