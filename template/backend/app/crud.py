@@ -83,10 +83,24 @@ async def end_sessions(session: AsyncSession, user: User) -> None:
     await revoke_account_tokens(session, user.id)
 
 
-async def delete_user(session: AsyncSession, user: User) -> None:
-    """The user and everything of theirs (items, tokens: ON DELETE CASCADE)."""
+async def delete_user(session: AsyncSession, user: User) -> bool:
+    """The user and everything of theirs (items, tokens: ON DELETE CASCADE), with what the
+    session holds; False, and nothing done, when they are the last active admin."""
+    # As when an admin steps down (admin.py): the active admins' rows stay locked until the
+    # delete commits, so the last two cannot both go at once.
+    admins = await lock_active_admins(session) if user.role == "admin" else set()
+    if user.id in admins and len(admins) <= 1:
+        await session.rollback()
+        return False
     await session.delete(user)
+    if user.id in admins:
+        # SQLite has no row locks: counting again after the write sees a change committed first.
+        await session.flush()
+        if await count_active_admins(session) < 1:
+            await session.rollback()
+            return False
     await session.commit()
+    return True
 
 
 async def export_user(session: AsyncSession, user: User) -> dict[str, object]:

@@ -12,6 +12,7 @@ from app.api.deps import (
     SessionDep,
     SettingsDep,
 )
+from app.api.routes.admin import last_admin
 from app.api.routes.auth import issue_tokens
 from app.core import audit
 from app.core.security import hash_password, verify_password
@@ -100,7 +101,14 @@ async def export_my_data(user: CurrentUserDep, session: SessionDep) -> JSONRespo
     )
 
 
-@router.post("/me/delete", status_code=status.HTTP_204_NO_CONTENT, responses={400: WRONG_PASSWORD})
+@router.post(
+    "/me/delete",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={
+        400: WRONG_PASSWORD,
+        409: {"model": Message, "description": "The last active admin cannot go"},
+    },
+)
 async def delete_me(
     request: Request,
     body: PasswordConfirm,
@@ -112,5 +120,6 @@ async def delete_me(
     trail keeps that it happened, under the account's id only."""
     record = await confirmed(session, user, body.password)
     audit.record(session, audit.DELETED, request=request, actor_id=user.id, target_user_id=user.id)
-    await crud.delete_user(session, record)
+    if not await crud.delete_user(session, record):
+        raise last_admin()
     await cache.forget_owner_record(user.id)
