@@ -5,12 +5,13 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import Row, and_, or_, true
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, delete, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import audit
 from app.core.security import new_link_token
-from app.jobs import accounts, example
+from app.jobs import accounts
 from app.jobs.queue import enqueue
 from app.models import (
     AccountToken,
@@ -37,16 +38,36 @@ async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
     return result.first()
 
 
-async def create_user(session: AsyncSession, data: UserRegister, hashed_password: str) -> User:
-    """Raises sqlalchemy.exc.IntegrityError when the email is taken."""
-    user = User(email=data.email, full_name=data.full_name, hashed_password=hashed_password)
-    session.add(user)
-    audit.record(session, audit.REGISTERED, actor_id=user.id, target_user_id=user.id)
-    # The jobs and the event commit with the user, or not at all.
-    await enqueue(session, accounts.send_verification, user_id=str(user.id))
-    await enqueue(session, example.welcome, user_id=str(user.id))
+async def register_user(
+    session: AsyncSession,
+    data: UserRegister,
+    hashed_password: str,
+    *,
+    ip: str | None,
+    notify: bool,
+) -> None:
+    """Create the account unless the address has one, with the same statements either way (the
+    time would tell which addresses have accounts): one insert that does nothing on a taken
+    email, one event, and one job that then mails the verification link, or a notice to the
+    owner (when `notify`). Commits."""
+    user_id = uuid.uuid4()
+    row = User(
+        id=user_id, email=data.email, full_name=data.full_name, hashed_password=hashed_password
+    ).model_dump()
+    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    inserted = await session.exec(
+        dialect.insert(User)  # type: ignore[call-overload]
+        .values(**row)
+        .on_conflict_do_nothing(index_elements=[col(User.email)])
+        .returning(col(User.id))
+    )
+    created = inserted.first() is not None
+    # A taken address's event names no account: finding it would be one more query.
+    kind, target = (audit.REGISTERED, user_id) if created else (audit.REGISTRATION_ATTEMPTED, None)
+    audit.record(session, kind, actor_id=target, target_user_id=target, ip=ip)
+    job = {"email": data.email, "user_id": str(target) if target else None, "notify": notify}
+    await enqueue(session, accounts.registration_received, **job)
     await session.commit()
-    return user
 
 
 async def update_password_hash(session: AsyncSession, user: User, hashed_password: str) -> None:

@@ -11,7 +11,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app import crud
 from app.core import audit, mail
 from app.core.config import Settings
-from app.jobs.queue import DEFAULT_RETRY, queue, session_for
+from app.jobs import example
+from app.jobs.queue import DEFAULT_RETRY, enqueue, queue, session_for
 
 VERIFY_EMAIL = "verify_email"
 RESET_PASSWORD = "reset_password"  # noqa: S105  (a purpose, not a password)
@@ -88,10 +89,32 @@ async def sign_in_failed(
 
 
 @queue.task(pass_context=True, retry=DEFAULT_RETRY)
+async def registration_received(
+    context: JobContext, email: str, user_id: str | None, notify: bool
+) -> None:
+    """A registration, new or of a taken address: the request did the same work for both and
+    left the difference to this job. A new account gets its verification link (and the example
+    welcome job); the owner of a taken address hears of it, unless `notify` is off (the
+    address's email limit was reached)."""
+    if user_id is not None:
+        async with session_for(context) as session:
+            # Both in one commit: a retry of this job never enqueues them twice.
+            await enqueue(session, send_verification, user_id=user_id)
+            await enqueue(session, example.welcome, user_id=user_id)
+            await session.commit()
+    elif notify:
+        await _tell_the_owner(_settings(context), email)
+
+
+@queue.task(pass_context=True, retry=DEFAULT_RETRY)
 async def registration_attempted(context: JobContext, email: str) -> None:
+    """Jobs enqueued before registration_received existed (a queue carried over an upgrade)."""
+    await _tell_the_owner(_settings(context), email)
+
+
+async def _tell_the_owner(settings: Settings, email: str) -> None:
     """Someone registered an address that has an account: its owner hears of it (the request was
     answered exactly as for a new account)."""
-    settings = _settings(context)
     url = link(settings, "forgot-password")
     await mail.send_template(settings, email, "account_exists", email=email, link=url)
 
