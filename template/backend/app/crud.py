@@ -222,10 +222,14 @@ async def add_account_token(
     user_id: uuid.UUID,
     purpose: str,
     lifetime: timedelta,
+    *,
+    email: str,
+    session_version: int,
     new_email: str | None = None,
 ) -> str:
-    """A new link token (the caller commits); the user's unused ones of this purpose stop working,
-    so only the newest link does."""
+    """A new link token (the caller commits), bound to the account's `email` and
+    `session_version` as they were when the link was asked for; the user's unused ones of this
+    purpose stop working, so only the newest link does."""
     await session.exec(
         update(AccountToken)
         .where(
@@ -244,6 +248,8 @@ async def add_account_token(
             digest=digest,
             new_email=new_email,
             expires_at=utcnow() + lifetime,
+            email=email,
+            session_version=session_version,
         )
     )
     return token
@@ -264,9 +270,21 @@ async def use_account_token(
     session: AsyncSession, digest: str, purpose: str
 ) -> Row[tuple[uuid.UUID, str | None]] | None:
     """Mark the token used and return its (user_id, new_email); None when it is unknown, used,
-    expired or for another purpose. One conditional UPDATE, so a link opened twice at once works
-    once. The caller commits."""
+    expired, for another purpose, or its account's address or session version is no longer the
+    one it was made for. One conditional UPDATE, so a link opened twice at once works once. The
+    caller commits."""
     now = utcnow()
+    # Checked here, not only revoked where they change: a link made while the account changed
+    # (a job racing a password change), or code that forgets to revoke, still binds.
+    still_bound = (
+        select(User.id)
+        .where(
+            col(User.id) == col(AccountToken.user_id),
+            col(User.email) == col(AccountToken.email),
+            col(User.session_version) == col(AccountToken.session_version),
+        )
+        .exists()
+    )
     result = await session.exec(
         update(AccountToken)
         .where(
@@ -274,6 +292,7 @@ async def use_account_token(
             col(AccountToken.purpose) == purpose,
             col(AccountToken.used_at).is_(None),
             col(AccountToken.expires_at) > now,
+            still_bound,
         )
         .values(used_at=now)
         .returning(col(AccountToken.user_id), col(AccountToken.new_email))

@@ -80,7 +80,13 @@ async def change_email(body: EmailChange, user: CurrentUserDep, session: Session
     if body.new_email == record.email:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "That is already your email address.")
     await enqueue(
-        session, accounts.email_change_requested, user_id=str(record.id), new_email=body.new_email
+        session,
+        accounts.email_change_requested,
+        user_id=str(record.id),
+        new_email=body.new_email,
+        # The link binds to the account as the password that asked knew it.
+        email=record.email,
+        session_version=record.session_version,
     )
     await enqueue(
         session, accounts.email_change_notice, email=record.email, new_email=body.new_email

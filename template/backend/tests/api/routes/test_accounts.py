@@ -19,7 +19,7 @@ from sqlalchemy import event, update
 from app.core.config import RateLimit, Settings
 from app.core.security import hashing
 from app.jobs.queue import open_queue, worker_options
-from app.models import AccountToken, utcnow
+from app.models import AccountToken, User, utcnow
 from tests.conftest import MakeApp, make_settings
 from tests.utils import API, PASSWORD, closed_port, login, new_email, register
 
@@ -334,6 +334,37 @@ async def test_a_reset_link_sent_to_the_old_address_dies_with_it(mail: Mail) -> 
     # The old address (maybe a mailbox its owner no longer controls) resets nothing now.
     assert await reset_with(mail, token, "third-horse-99") == 400
     await login(mail.client, new)
+
+
+@pytest.mark.parametrize(
+    ("link_for", "change"),
+    [("reset", "address"), ("reset", "session version"), ("verify", "address")],
+)
+async def test_a_link_is_bound_to_the_address_and_sessions_it_was_sent_for(
+    mail: Mail, link_for: str, change: str
+) -> None:
+    """A link names the address and the session version it was made for: once either differs,
+    it is refused, even where nothing revoked it (a founder's own code changing the account)."""
+    if link_for == "reset":
+        email = await registered_and_verified(mail)
+        token = await reset_link(mail, email, after=1)
+    else:
+        email = await register(mail.client)
+        _, token = link(await mail.next_to(email))
+    values = (
+        {"email": new_email()}
+        if change == "address"
+        else {"session_version": User.session_version + 1}
+    )
+    app = mail.client._transport.app  # type: ignore[attr-defined]
+    async with app.state.sessionmaker() as session:
+        await session.exec(update(User).where(User.email == email).values(**values))  # type: ignore[call-overload]
+        await session.commit()
+    if link_for == "reset":
+        assert await reset_with(mail, token, "third-horse-99") == 400
+    else:
+        used = await mail.client.post(f"{API}/auth/verify-email", json={"token": token})
+        assert used.status_code == 400, used.text
 
 
 async def test_change_password_keeps_this_session_only(mail: Mail) -> None:
