@@ -5,12 +5,13 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import Row, and_, or_, true
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, delete, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import audit
 from app.core.security import new_link_token
-from app.jobs import accounts, example
+from app.jobs import accounts
 from app.jobs.queue import enqueue
 from app.models import (
     AccountToken,
@@ -37,16 +38,36 @@ async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
     return result.first()
 
 
-async def create_user(session: AsyncSession, data: UserRegister, hashed_password: str) -> User:
-    """Raises sqlalchemy.exc.IntegrityError when the email is taken."""
-    user = User(email=data.email, full_name=data.full_name, hashed_password=hashed_password)
-    session.add(user)
-    audit.record(session, audit.REGISTERED, actor_id=user.id, target_user_id=user.id)
-    # The jobs and the event commit with the user, or not at all.
-    await enqueue(session, accounts.send_verification, user_id=str(user.id))
-    await enqueue(session, example.welcome, user_id=str(user.id))
+async def register_user(
+    session: AsyncSession,
+    data: UserRegister,
+    hashed_password: str,
+    *,
+    ip: str | None,
+    notify: bool,
+) -> None:
+    """Create the account unless the address has one, with the same statements either way (the
+    time would tell which addresses have accounts): one insert that does nothing on a taken
+    email, one event, and one job that then mails the verification link, or a notice to the
+    owner (when `notify`). Commits."""
+    user_id = uuid.uuid4()
+    row = User(
+        id=user_id, email=data.email, full_name=data.full_name, hashed_password=hashed_password
+    ).model_dump()
+    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    inserted = await session.exec(
+        dialect.insert(User)  # type: ignore[call-overload]
+        .values(**row)
+        .on_conflict_do_nothing(index_elements=[col(User.email)])
+        .returning(col(User.id))
+    )
+    created = inserted.first() is not None
+    # A taken address's event names no account: finding it would be one more query.
+    kind, target = (audit.REGISTERED, user_id) if created else (audit.REGISTRATION_ATTEMPTED, None)
+    audit.record(session, kind, actor_id=target, target_user_id=target, ip=ip)
+    job = {"email": data.email, "user_id": str(target) if target else None, "notify": notify}
+    await enqueue(session, accounts.registration_received, **job)
     await session.commit()
-    return user
 
 
 async def update_password_hash(session: AsyncSession, user: User, hashed_password: str) -> None:
@@ -83,10 +104,24 @@ async def end_sessions(session: AsyncSession, user: User) -> None:
     await revoke_account_tokens(session, user.id)
 
 
-async def delete_user(session: AsyncSession, user: User) -> None:
-    """The user and everything of theirs (items, tokens: ON DELETE CASCADE)."""
+async def delete_user(session: AsyncSession, user: User) -> bool:
+    """The user and everything of theirs (items, tokens: ON DELETE CASCADE), with what the
+    session holds; False, and nothing done, when they are the last active admin."""
+    # As when an admin steps down (admin.py): the active admins' rows stay locked until the
+    # delete commits, so the last two cannot both go at once.
+    admins = await lock_active_admins(session) if user.role == "admin" else set()
+    if user.id in admins and len(admins) <= 1:
+        await session.rollback()
+        return False
     await session.delete(user)
+    if user.id in admins:
+        # SQLite has no row locks: counting again after the write sees a change committed first.
+        await session.flush()
+        if await count_active_admins(session) < 1:
+            await session.rollback()
+            return False
     await session.commit()
+    return True
 
 
 async def export_user(session: AsyncSession, user: User) -> dict[str, object]:
@@ -187,10 +222,14 @@ async def add_account_token(
     user_id: uuid.UUID,
     purpose: str,
     lifetime: timedelta,
+    *,
+    email: str,
+    session_version: int,
     new_email: str | None = None,
 ) -> str:
-    """A new link token (the caller commits); the user's unused ones of this purpose stop working,
-    so only the newest link does."""
+    """A new link token (the caller commits), bound to the account's `email` and
+    `session_version` as they were when the link was asked for; the user's unused ones of this
+    purpose stop working, so only the newest link does."""
     await session.exec(
         update(AccountToken)
         .where(
@@ -209,6 +248,8 @@ async def add_account_token(
             digest=digest,
             new_email=new_email,
             expires_at=utcnow() + lifetime,
+            email=email,
+            session_version=session_version,
         )
     )
     return token
@@ -229,9 +270,21 @@ async def use_account_token(
     session: AsyncSession, digest: str, purpose: str
 ) -> Row[tuple[uuid.UUID, str | None]] | None:
     """Mark the token used and return its (user_id, new_email); None when it is unknown, used,
-    expired or for another purpose. One conditional UPDATE, so a link opened twice at once works
-    once. The caller commits."""
+    expired, for another purpose, or its account's address or session version is no longer the
+    one it was made for. One conditional UPDATE, so a link opened twice at once works once. The
+    caller commits."""
     now = utcnow()
+    # Checked here, not only revoked where they change: a link made while the account changed
+    # (a job racing a password change), or code that forgets to revoke, still binds.
+    still_bound = (
+        select(User.id)
+        .where(
+            col(User.id) == col(AccountToken.user_id),
+            col(User.email) == col(AccountToken.email),
+            col(User.session_version) == col(AccountToken.session_version),
+        )
+        .exists()
+    )
     result = await session.exec(
         update(AccountToken)
         .where(
@@ -239,6 +292,7 @@ async def use_account_token(
             col(AccountToken.purpose) == purpose,
             col(AccountToken.used_at).is_(None),
             col(AccountToken.expires_at) > now,
+            still_bound,
         )
         .values(used_at=now)
         .returning(col(AccountToken.user_id), col(AccountToken.new_email))

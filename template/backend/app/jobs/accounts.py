@@ -11,7 +11,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app import crud
 from app.core import audit, mail
 from app.core.config import Settings
-from app.jobs.queue import DEFAULT_RETRY, queue, session_for
+from app.jobs import example
+from app.jobs.queue import DEFAULT_RETRY, enqueue, queue, session_for
+from app.models import User
 
 VERIFY_EMAIL = "verify_email"
 RESET_PASSWORD = "reset_password"  # noqa: S105  (a purpose, not a password)
@@ -30,17 +32,29 @@ def link(settings: Settings, page: str, token: str | None = None) -> str:
 async def new_link(
     session: AsyncSession,
     settings: Settings,
-    user_id: uuid.UUID,
+    user: User,
     purpose: str,
     new_email: str | None = None,
+    *,
+    email: str | None = None,
+    session_version: int | None = None,
 ) -> str:
     """A link with a new token of `purpose` for the user, committed (their older unused ones of
-    that purpose stop working): the page and lifetime follow from the purpose."""
+    that purpose stop working): the page and lifetime follow from the purpose. It is bound to the
+    user's address and session version: as they are now, or as the request that asked saw them."""
     if purpose == RESET_PASSWORD:
         page, lifetime = "reset-password", timedelta(minutes=settings.password_reset_minutes)
     else:
         page, lifetime = "verify-email", timedelta(hours=settings.verify_email_hours)
-    token = await crud.add_account_token(session, user_id, purpose, lifetime, new_email=new_email)
+    token = await crud.add_account_token(
+        session,
+        user.id,
+        purpose,
+        lifetime,
+        email=user.email if email is None else email,
+        session_version=user.session_version if session_version is None else session_version,
+        new_email=new_email,
+    )
     await session.commit()
     return link(settings, page, token)
 
@@ -52,7 +66,7 @@ async def _send_verification(context: JobContext, user_id: uuid.UUID) -> None:
         if user is None or user.email_verified:
             return
         email = user.email
-        url = await new_link(session, settings, user.id, VERIFY_EMAIL)
+        url = await new_link(session, settings, user, VERIFY_EMAIL)
     await mail.send_template(
         settings, email, "verify_email", email=email, link=url, hours=settings.verify_email_hours
     )
@@ -88,10 +102,32 @@ async def sign_in_failed(
 
 
 @queue.task(pass_context=True, retry=DEFAULT_RETRY)
+async def registration_received(
+    context: JobContext, email: str, user_id: str | None, notify: bool
+) -> None:
+    """A registration, new or of a taken address: the request did the same work for both and
+    left the difference to this job. A new account gets its verification link (and the example
+    welcome job); the owner of a taken address hears of it, unless `notify` is off (the
+    address's email limit was reached)."""
+    if user_id is not None:
+        async with session_for(context) as session:
+            # Both in one commit: a retry of this job never enqueues them twice.
+            await enqueue(session, send_verification, user_id=user_id)
+            await enqueue(session, example.welcome, user_id=user_id)
+            await session.commit()
+    elif notify:
+        await _tell_the_owner(_settings(context), email)
+
+
+@queue.task(pass_context=True, retry=DEFAULT_RETRY)
 async def registration_attempted(context: JobContext, email: str) -> None:
+    """Jobs enqueued before registration_received existed (a queue carried over an upgrade)."""
+    await _tell_the_owner(_settings(context), email)
+
+
+async def _tell_the_owner(settings: Settings, email: str) -> None:
     """Someone registered an address that has an account: its owner hears of it (the request was
     answered exactly as for a new account)."""
-    settings = _settings(context)
     url = link(settings, "forgot-password")
     await mail.send_template(settings, email, "account_exists", email=email, link=url)
 
@@ -104,7 +140,7 @@ async def password_reset_requested(context: JobContext, email: str) -> None:
         user = await crud.get_user_by_email(session, email)
         if user is None or not user.is_active:
             return
-        url = await new_link(session, settings, user.id, RESET_PASSWORD)
+        url = await new_link(session, settings, user, RESET_PASSWORD)
     minutes = settings.password_reset_minutes
     await mail.send_template(
         settings, email, "reset_password", email=email, link=url, minutes=minutes
@@ -112,11 +148,23 @@ async def password_reset_requested(context: JobContext, email: str) -> None:
 
 
 @queue.task(pass_context=True, retry=DEFAULT_RETRY)
-async def email_change_requested(context: JobContext, user_id: str, new_email: str) -> None:
-    """The confirmation link, to the new address: the email changes once it is opened."""
+async def email_change_requested(
+    context: JobContext,
+    user_id: str,
+    new_email: str,
+    email: str | None = None,
+    session_version: int | None = None,
+) -> None:
+    """The confirmation link, to the new address: the email changes once it is opened. The link
+    is bound to the address and session version the request saw (`email`, `session_version`;
+    left out by jobs enqueued before they existed): a password changed since makes it void."""
     settings = _settings(context)
     async with session_for(context) as session:
-        url = await new_link(session, settings, uuid.UUID(user_id), VERIFY_EMAIL, new_email)
+        user = await crud.get_user(session, uuid.UUID(user_id))
+        if user is None:
+            return
+        bound = {"email": email, "session_version": session_version}
+        url = await new_link(session, settings, user, VERIFY_EMAIL, new_email, **bound)
     hours = settings.verify_email_hours
     await mail.send_template(
         settings, new_email, "change_email", email=new_email, link=url, hours=hours

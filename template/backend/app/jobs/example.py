@@ -1,5 +1,5 @@
-"""An example job: app/crud.py enqueues it when someone registers. Replace its body with real
-work (a welcome email, a webhook), or delete it and its enqueue call."""
+"""An example job: app/jobs/accounts.py enqueues it when someone registers. Replace its body with
+real work (a welcome email, a webhook), or delete it and its enqueue call."""
 
 import logging
 

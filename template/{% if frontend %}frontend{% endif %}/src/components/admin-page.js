@@ -15,6 +15,7 @@ export const AUDIT_KINDS = {
   "auth.sign_in_failed": "Sign-in failed",
   "auth.password_reset": "Password reset",
   "user.registered": "Registered",
+  "user.registration_attempted": "Taken address registered",
   "user.password_changed": "Password changed",
   "user.email_changed": "Email changed",
   "user.signed_out_everywhere": "Signed out everywhere",

@@ -121,16 +121,8 @@ async def register(
     addresses have accounts."""
     may_email = await limit_account_request(request, rate_limiter, settings, data.email)
     hashed = await hash_password(data.password)  # for taken addresses too: the same time
-    created = False
-    if await crud.get_user_by_email(session, data.email) is None:
-        try:
-            await crud.create_user(session, data, hashed)
-            created = True
-        except IntegrityError:  # registered concurrently, between the check and the insert
-            await session.rollback()
-    if not created and may_email:
-        await enqueue(session, accounts.registration_attempted, email=data.email)
-        await session.commit()
+    ip = client_address(request)
+    await crud.register_user(session, data, hashed, ip=ip, notify=may_email)
     return Message(detail=CHECK_INBOX.format(email=data.email))
 
 

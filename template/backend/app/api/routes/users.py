@@ -12,6 +12,7 @@ from app.api.deps import (
     SessionDep,
     SettingsDep,
 )
+from app.api.routes.admin import last_admin
 from app.api.routes.auth import issue_tokens
 from app.core import audit
 from app.core.security import hash_password, verify_password
@@ -79,7 +80,13 @@ async def change_email(body: EmailChange, user: CurrentUserDep, session: Session
     if body.new_email == record.email:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "That is already your email address.")
     await enqueue(
-        session, accounts.email_change_requested, user_id=str(record.id), new_email=body.new_email
+        session,
+        accounts.email_change_requested,
+        user_id=str(record.id),
+        new_email=body.new_email,
+        # The link binds to the account as the password that asked knew it.
+        email=record.email,
+        session_version=record.session_version,
     )
     await enqueue(
         session, accounts.email_change_notice, email=record.email, new_email=body.new_email
@@ -100,7 +107,14 @@ async def export_my_data(user: CurrentUserDep, session: SessionDep) -> JSONRespo
     )
 
 
-@router.post("/me/delete", status_code=status.HTTP_204_NO_CONTENT, responses={400: WRONG_PASSWORD})
+@router.post(
+    "/me/delete",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={
+        400: WRONG_PASSWORD,
+        409: {"model": Message, "description": "The last active admin cannot go"},
+    },
+)
 async def delete_me(
     request: Request,
     body: PasswordConfirm,
@@ -112,5 +126,6 @@ async def delete_me(
     trail keeps that it happened, under the account's id only."""
     record = await confirmed(session, user, body.password)
     audit.record(session, audit.DELETED, request=request, actor_id=user.id, target_user_id=user.id)
-    await crud.delete_user(session, record)
+    if not await crud.delete_user(session, record):
+        raise last_admin()
     await cache.forget_owner_record(user.id)

@@ -202,6 +202,29 @@ async def test_role_changes_and_the_last_admin_stays(
     assert trail.json()["data"][0]["request_id"]
 
 
+async def test_the_last_admin_cannot_delete_their_own_account(
+    admin_app: tuple[AsyncClient, Account], settings: Settings
+) -> None:
+    client, admin = admin_app
+    admin_id = (await me(client, admin))["id"]
+    await only_admin(settings, uuid.UUID(admin_id))
+    body = {"password": ADMIN_PASSWORD}
+    refused = await client.post(f"{API}/users/me/delete", json=body, headers=admin.headers)
+    assert refused.status_code == 409, refused.text
+    assert "last active admin" in refused.json()["detail"]
+    assert (await me(client, admin))["role"] == "admin"
+    # With another admin, the first may go.
+    member = await signup(client)
+    member_id = (await me(client, member))["id"]
+    promoted = await client.patch(
+        f"{API}/admin/users/{member_id}", json={"role": "admin"}, headers=admin.headers
+    )
+    assert promoted.status_code == 200, promoted.text
+    deleted = await client.post(f"{API}/users/me/delete", json=body, headers=admin.headers)
+    assert deleted.status_code == 204, deleted.text
+    assert await active_admins(settings) == 1
+
+
 async def active_admins(settings: Settings) -> int:
     engine = create_engine(settings, pooled=False)
     try:
