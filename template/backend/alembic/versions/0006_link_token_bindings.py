@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006"
-# After 0004 with or without sign_in_with: 0007 joins it to 0005 where that exists, so a project
-# that chooses sign_in_with later still gets 0005 (a parent that follows 0005 would count it done).
+# After 0004 in every project: where 0005 exists (sign-in with providers), 0007 joins the two, so a
+# project that adds providers later still gets 0005 (a parent after 0005 would count it done).
 down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
