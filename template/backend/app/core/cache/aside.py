@@ -45,7 +45,8 @@ class Cache:
     namespace token (`ns:<owner>`); a write replaces the token, so all of them become
     unreachable at once and expire on their own. The owner's record (`user:<owner>`) and single
     items (`item:<owner>:<id>`) are not under it: other items' writes leave them cached.
-    Invalidations that fail (Redis down) are retried before this worker's next cached read.
+    Invalidations that fail (Redis down or stalled) are retried before this worker's next cached
+    read, which reads nothing of that owner's from the cache until the retry succeeds.
 
     Keys of entries that hold a model carry its `shape` (`user:<shape>:<owner>`), so a deploy
     that changes the model starts from an empty cache for it. `owner_record` is the model of the
@@ -86,7 +87,8 @@ class Cache:
     ) -> tuple[bytes, bool]:
         """(the value at `key`, True) when cached, else (`load()`'s, False), stored under a lease.
         An exception from `load` (a 404) is never cached."""
-        if not self.enabled:
+        if not self.enabled or key in self._pending_keys:
+            # Still pending (Redis takes no writes): what it holds may be what a write replaced.
             self.counted(resource, None)
             return await load(), False
         cached = await self.store.get(key)
@@ -110,8 +112,12 @@ class Cache:
         and their cached record (None when not cached, and always with the cache off)."""
         if not self.enabled:
             return await self._namespace(owner, None), None
-        token, record = await self.store.get_many([f"ns:{owner}", f"{self._record_prefix}:{owner}"])
-        return await self._namespace(owner, token), self.counted("user", record)
+        record_key = f"{self._record_prefix}:{owner}"
+        token, record = await self.store.get_many([f"ns:{owner}", record_key])
+        namespace = await self._namespace(owner, token)
+        if record_key in self._pending_keys:
+            record = None  # changed by a write whose invalidation is still pending
+        return namespace, self.counted("user", record)
 
     async def set_owner_record(self, owner: object, record: bytes) -> None:
         await self.set(f"{self._record_prefix}:{owner}", record, "low_change")
@@ -134,6 +140,10 @@ class Cache:
         await self._retry_pending()
         key = f"ns:{owner}"
         if replayed:
+            if str(owner) in self._pending_owners:
+                # Not replayed yet: the entries under the token may be what the write replaced,
+                # so this request gets a namespace of its own, found nowhere in the cache.
+                return f"{owner}:{secrets.token_hex(8)}"
             token = await self.store.get(key)
         if token is None:
             token = secrets.token_hex(8).encode()
