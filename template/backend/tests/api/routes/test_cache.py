@@ -1,6 +1,8 @@
-"""Cache-aside: MISS, then HIT, and every write makes the next read a MISS with fresh data, even
-when Redis held the write's invalidation back."""
+"""Cache-aside: MISS, then HIT, and every write makes the next read a MISS with fresh data, in
+every worker and after a restart, even when Redis held the write's invalidation back."""
 
+import asyncio
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -11,7 +13,7 @@ from httpx import AsyncClient
 from app.api import deps
 from app.models import User
 from tests.conftest import TEST_REDIS_URL, MakeClient
-from tests.utils import API, Account, closed_port, metric, signup
+from tests.utils import API, Account, closed_port, metric, run_jobs, signup
 
 pytestmark = pytest.mark.anyio
 
@@ -195,6 +197,10 @@ async def titles(client: AsyncClient, account: Account, url: str) -> tuple[str, 
 
 
 NEEDS_REDIS = pytest.mark.skipif(not TEST_REDIS_URL, reason="a write stall is Redis's")
+NEEDS_BOTH = pytest.mark.skipif(
+    not (TEST_REDIS_URL and os.environ.get("TEST_DATABASE_URL")),
+    reason="a write stall is Redis's; the replay is a job on the PostgreSQL queue",
+)
 
 
 @NEEDS_REDIS
@@ -209,3 +215,39 @@ async def test_the_writing_worker_never_reads_what_a_stalled_write_replaced(
             assert renamed.status_code == 200  # the invalidation failed open
             assert await titles(client, account, url) == ("new", "new")
         assert await titles(client, account, url) == ("new", "new")
+
+
+@NEEDS_BOTH
+async def test_an_invalidation_lost_in_a_write_stall_reaches_the_other_workers(
+    make_client: MakeClient,
+) -> None:
+    assert TEST_REDIS_URL
+    async with make_client() as writer, make_client() as other:
+        account, url = await item_cached_in_a_list(other)
+        with writes_stalled(TEST_REDIS_URL):
+            renamed = await writer.patch(url, json={"title": "new"}, headers=account.headers)
+            assert renamed.status_code == 200  # the invalidation failed open
+            await run_jobs(writer)  # the job worker's first try fails too: it tries again
+        # Once Redis takes writes again, within the replay's wait (1 s after a first failure).
+        for _ in range(40):
+            await run_jobs(writer)
+            if await titles(other, account, url) == ("new", "new"):
+                break
+            await asyncio.sleep(0.25)
+        assert await titles(other, account, url) == ("new", "new")
+
+
+@NEEDS_BOTH
+async def test_an_invalidation_lost_in_a_write_stall_is_replayed_after_a_restart(
+    make_client: MakeClient,
+) -> None:
+    assert TEST_REDIS_URL
+    async with make_client() as before:
+        account, url = await item_cached_in_a_list(before)
+        with writes_stalled(TEST_REDIS_URL):
+            renamed = await before.patch(url, json={"title": "new"}, headers=account.headers)
+            assert renamed.status_code == 200  # the invalidation failed open
+    # A deploy: the process that knew the invalidation was lost is gone.
+    async with make_client() as after:
+        await run_jobs(after)  # the job worker, which runs beside the API
+        assert await titles(after, account, url) == ("new", "new")
