@@ -2,6 +2,7 @@
 hold, grouped under per-owner namespace tokens that a write replaces; invalidations that fail are
 replayed (by this worker before its next cached read, and by the job queue once Redis is back)."""
 
+import asyncio
 import functools
 import hashlib
 import json
@@ -75,6 +76,7 @@ class Cache:
         self._pending_owners: set[str] = set()
         self._pending_keys: set[str] = set()
         self._replay_later = replay_later
+        self._invalidating: set[asyncio.Future[None]] = set()
 
     def ttl(self, ttl_class: TTLClass) -> int:
         return getattr(self.ttl_seconds, ttl_class)
@@ -164,7 +166,13 @@ class Cache:
         (the entries of the items it changed)."""
         if not self.enabled:
             return
-        name = str(owner)
+        # Carried through even when the request is cancelled (its client left): the write is in.
+        invalidating = asyncio.ensure_future(self._invalidate(str(owner), keys))
+        self._invalidating.add(invalidating)  # the loop keeps only a weak reference
+        invalidating.add_done_callback(self._invalidating.discard)
+        await asyncio.shield(invalidating)
+
+    async def _invalidate(self, name: str, keys: Sequence[str]) -> None:
         lost = not await self._replace_token(name)
         if lost:
             self._pending_owners.add(name)
