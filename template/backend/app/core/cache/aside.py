@@ -76,7 +76,7 @@ class Cache:
         self._pending_owners: set[str] = set()
         self._pending_keys: set[str] = set()
         self._replay_later = replay_later
-        self._invalidating: set[asyncio.Future[None]] = set()
+        self._invalidating: set[asyncio.Task[None]] = set()
 
     def ttl(self, ttl_class: TTLClass) -> int:
         return getattr(self.ttl_seconds, ttl_class)
@@ -167,7 +167,7 @@ class Cache:
         if not self.enabled:
             return
         # Carried through even when the request is cancelled (its client left): the write is in.
-        invalidating = asyncio.ensure_future(self._invalidate(str(owner), keys))
+        invalidating = asyncio.create_task(self._invalidate(str(owner), keys))
         self._invalidating.add(invalidating)  # the loop keeps only a weak reference
         invalidating.add_done_callback(self._invalidating.discard)
         await asyncio.shield(invalidating)
