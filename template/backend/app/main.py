@@ -52,6 +52,7 @@ from app.core.overload import (
 from app.core.rate_limit import RateLimiter
 from app.core.security import HashingBusy
 from app.first_admin import ensure_first_admin
+from app.jobs.cache import replay_later
 from app.jobs.queue import open_queue, worker_options
 from app.web import mount_frontend
 
@@ -100,6 +101,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.cache_ttl_seconds,
         enabled=settings.cache_enabled,
         owner_record=deps.CurrentUser,  # looked up at start-up: the model this release has
+        replay_later=replay_later(app.state.sessionmaker),
     )
     app.state.rate_limiter = RateLimiter(
         limit_store,

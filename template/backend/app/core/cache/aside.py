@@ -1,12 +1,13 @@
 """Cache-aside over a Store: entries filled under leases, keyed by the shape of the model they
 hold, grouped under per-owner namespace tokens that a write replaces; invalidations that fail are
-replayed."""
+replayed (by this worker before its next cached read, and by the job queue once Redis is back)."""
 
+import asyncio
 import functools
 import hashlib
 import json
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from pydantic import BaseModel
 
@@ -18,6 +19,10 @@ from app.core.config import CacheTTLSeconds, TTLClass
 LEASE_PREFIX = b"\x00lease:"
 # Longer than a load takes (a pool wait of db_pool.timeout_seconds, then the query).
 LEASE_SECONDS = 15
+
+# Called with (owner, keys) when Redis did not take an invalidation: it keeps it where it outlives
+# this worker (app/jobs/cache.py: a job, replayed until Redis takes it).
+ReplayLater = Callable[[str, list[str]], Awaitable[None]]
 
 
 @functools.cache
@@ -45,7 +50,10 @@ class Cache:
     namespace token (`ns:<owner>`); a write replaces the token, so all of them become
     unreachable at once and expire on their own. The owner's record (`user:<owner>`) and single
     items (`item:<owner>:<id>`) are not under it: other items' writes leave them cached.
-    Invalidations that fail (Redis down) are retried before this worker's next cached read.
+    An invalidation that fails (Redis down or stalled) is replayed twice over: by this worker
+    before its next cached read (which reads nothing of that owner's from the cache until the
+    replay succeeds), and by `replay_later` (a job, kept in the database), for the other workers
+    and for whatever process starts after this one, which never knew of it.
 
     Keys of entries that hold a model carry its `shape` (`user:<shape>:<owner>`), so a deploy
     that changes the model starts from an empty cache for it. `owner_record` is the model of the
@@ -59,6 +67,7 @@ class Cache:
         *,
         enabled: bool = True,
         owner_record: type[BaseModel] | None = None,
+        replay_later: ReplayLater | None = None,
     ) -> None:
         self.store = store
         self.ttl_seconds = ttl_seconds
@@ -66,6 +75,8 @@ class Cache:
         self._record_prefix = f"user:{shape(owner_record)}" if owner_record else "user"
         self._pending_owners: set[str] = set()
         self._pending_keys: set[str] = set()
+        self._replay_later = replay_later
+        self._invalidating: set[asyncio.Task[None]] = set()
 
     def ttl(self, ttl_class: TTLClass) -> int:
         return getattr(self.ttl_seconds, ttl_class)
@@ -86,7 +97,8 @@ class Cache:
     ) -> tuple[bytes, bool]:
         """(the value at `key`, True) when cached, else (`load()`'s, False), stored under a lease.
         An exception from `load` (a 404) is never cached."""
-        if not self.enabled:
+        if not self.enabled or key in self._pending_keys:
+            # Still pending (Redis takes no writes): what it holds may be what a write replaced.
             self.counted(resource, None)
             return await load(), False
         cached = await self.store.get(key)
@@ -110,8 +122,12 @@ class Cache:
         and their cached record (None when not cached, and always with the cache off)."""
         if not self.enabled:
             return await self._namespace(owner, None), None
-        token, record = await self.store.get_many([f"ns:{owner}", f"{self._record_prefix}:{owner}"])
-        return await self._namespace(owner, token), self.counted("user", record)
+        record_key = f"{self._record_prefix}:{owner}"
+        token, record = await self.store.get_many([f"ns:{owner}", record_key])
+        namespace = await self._namespace(owner, token)
+        if record_key in self._pending_keys:
+            record = None  # changed by a write whose invalidation is still pending
+        return namespace, self.counted("user", record)
 
     async def set_owner_record(self, owner: object, record: bytes) -> None:
         await self.set(f"{self._record_prefix}:{owner}", record, "low_change")
@@ -134,6 +150,10 @@ class Cache:
         await self._retry_pending()
         key = f"ns:{owner}"
         if replayed:
+            if str(owner) in self._pending_owners:
+                # Not replayed yet: the entries under the token may be what the write replaced,
+                # so this request gets a namespace of its own, found nowhere in the cache.
+                return f"{owner}:{secrets.token_hex(8)}"
             token = await self.store.get(key)
         if token is None:
             token = secrets.token_hex(8).encode()
@@ -146,11 +166,29 @@ class Cache:
         (the entries of the items it changed)."""
         if not self.enabled:
             return
-        if not await self._replace_token(str(owner)):
-            self._pending_owners.add(str(owner))
+        # Carried through even when the request is cancelled (its client left): the write is in.
+        invalidating = asyncio.create_task(self._invalidate(str(owner), keys))
+        self._invalidating.add(invalidating)  # the loop keeps only a weak reference
+        invalidating.add_done_callback(self._invalidating.discard)
+        await asyncio.shield(invalidating)
+
+    async def _invalidate(self, name: str, keys: Sequence[str]) -> None:
+        lost = not await self._replace_token(name)
+        if lost:
+            self._pending_owners.add(name)
         for key in keys:
             if not await self.store.delete(key):
                 self._pending_keys.add(key)
+                lost = True
+        if lost and self._replay_later is not None:
+            await self._replay_later(name, list(keys))
+
+    async def replay(self, owner: str, keys: Sequence[str]) -> bool:
+        """Do a lost invalidation again (`replay_later`'s job): True once Redis took all of it."""
+        replayed = await self._replace_token(owner)
+        for key in keys:
+            replayed = await self.store.delete(key) and replayed
+        return replayed
 
     async def _replace_token(self, owner: str) -> bool:
         token = secrets.token_hex(8).encode()

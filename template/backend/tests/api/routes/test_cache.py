@@ -1,13 +1,22 @@
-"""Cache-aside: MISS, then HIT, and every write makes the next read a MISS with fresh data."""
+"""Cache-aside: MISS, then HIT, and every write makes the next read a MISS with fresh data, in
+every worker and after a restart, even when Redis held the write's invalidation back."""
+
+import asyncio
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import redis
+from fastapi import FastAPI
 from httpx import AsyncClient
+from prometheus_client import REGISTRY
 
 from app.api import deps
 from app.models import User
-from tests.conftest import TEST_REDIS_URL, MakeClient
-from tests.utils import API, closed_port, metric, signup
+from tests.conftest import TEST_REDIS_URL, MakeApp, MakeClient
+from tests.utils import API, Account, closed_port, metric, run_jobs, signup
 
 pytestmark = pytest.mark.anyio
 
@@ -157,3 +166,160 @@ async def test_dead_connections_left_by_a_redis_restart_cost_no_cache_hit(
         assert (await get(client, url, account.headers))[0] == "HIT"
         assert (await get(client, url, account.headers))[0] == "HIT"
         assert metric(await client.get("/metrics"), "redis_fail_open_total") == failed_open
+
+
+@contextmanager
+def writes_stalled(redis_url: str) -> Iterator[None]:
+    """Redis answers reads but holds every write until the block ends (CLIENT PAUSE ... WRITE, as
+    Redis's own FAILOVER does). It holds the whole server's writes: keep the block short."""
+    with redis.Redis.from_url(redis_url) as admin:
+        admin.client_pause(30_000, all=False)  # ended below; the timeout is for a crashed test
+        try:
+            yield
+        finally:
+            admin.client_unpause()
+
+
+async def item_cached_in_a_list(client: AsyncClient) -> tuple[Account, str]:
+    """An account whose item (titled "old") is cached, on its own and in their list: its URL."""
+    account = await signup(client)
+    created = await client.post(f"{API}/items", json={"title": "old"}, headers=account.headers)
+    url = f"{API}/items/{created.json()['id']}"
+    for _ in range(2):
+        await get(client, f"{API}/items", account.headers)
+        await get(client, url, account.headers)
+    assert (await get(client, url, account.headers))[0] == "HIT"
+    return account, url
+
+
+async def titles(client: AsyncClient, account: Account, url: str) -> tuple[str, str]:
+    """The item's title as the list and the item read it."""
+    _, page = await get(client, f"{API}/items", account.headers)
+    _, item = await get(client, url, account.headers)
+    return page["data"][0]["title"], item["title"]
+
+
+async def until_replayed(
+    writer: AsyncClient, reader: AsyncClient, account: Account, url: str
+) -> None:
+    """Run the job worker (as it runs beside the API) until `reader` reads the new title: within
+    the replay's wait once Redis takes writes again (1 s after a first failure)."""
+    for _ in range(40):
+        await run_jobs(writer)
+        if await titles(reader, account, url) == ("new", "new"):
+            return
+        await asyncio.sleep(0.25)
+
+
+NEEDS_REDIS = pytest.mark.skipif(not TEST_REDIS_URL, reason="a write stall is Redis's")
+NEEDS_BOTH = pytest.mark.skipif(
+    not (TEST_REDIS_URL and os.environ.get("TEST_DATABASE_URL")),
+    reason="a write stall is Redis's; the replay is a job on the PostgreSQL queue",
+)
+
+
+@NEEDS_REDIS
+async def test_the_writing_worker_never_reads_what_a_stalled_write_replaced(
+    make_client: MakeClient,
+) -> None:
+    assert TEST_REDIS_URL
+    async with make_client() as client:
+        account, url = await item_cached_in_a_list(client)
+        with writes_stalled(TEST_REDIS_URL):
+            renamed = await client.patch(url, json={"title": "new"}, headers=account.headers)
+            assert renamed.status_code == 200  # the invalidation failed open
+            assert await titles(client, account, url) == ("new", "new")
+        assert await titles(client, account, url) == ("new", "new")
+
+
+@NEEDS_BOTH
+async def test_an_invalidation_lost_in_a_write_stall_reaches_the_other_workers(
+    make_client: MakeClient,
+) -> None:
+    assert TEST_REDIS_URL
+    async with make_client() as writer, make_client() as other:
+        account, url = await item_cached_in_a_list(other)
+        with writes_stalled(TEST_REDIS_URL):
+            renamed = await writer.patch(url, json={"title": "new"}, headers=account.headers)
+            assert renamed.status_code == 200  # the invalidation failed open
+            await run_jobs(writer)  # the job worker's first try fails too: it tries again
+        await until_replayed(writer, other, account, url)
+        assert await titles(other, account, url) == ("new", "new")
+
+
+@NEEDS_BOTH
+async def test_an_invalidation_lost_in_a_write_stall_is_replayed_after_a_restart(
+    make_client: MakeClient,
+) -> None:
+    assert TEST_REDIS_URL
+    async with make_client() as before:
+        account, url = await item_cached_in_a_list(before)
+        with writes_stalled(TEST_REDIS_URL):
+            renamed = await before.patch(url, json={"title": "new"}, headers=account.headers)
+            assert renamed.status_code == 200  # the invalidation failed open
+    # A deploy: the process that knew the invalidation was lost is gone.
+    async with make_client() as after:
+        await run_jobs(after)  # the job worker, which runs beside the API
+        assert await titles(after, account, url) == ("new", "new")
+
+
+async def renamed_by_a_client_that_leaves(app: FastAPI, account: Account, url: str) -> None:
+    """PATCH the item's title to "new" from a client that disconnects, so the request is cancelled,
+    once the write has committed and the invalidation's first Redis write has timed out."""
+    body = json.dumps({"title": "new"}).encode()
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+    left = asyncio.Event()
+
+    async def receive() -> dict[str, object]:
+        if messages:
+            return messages.pop()
+        await left.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        pass
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "PATCH",
+        "scheme": "http",
+        "path": url,
+        "raw_path": url.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"authorization", f"Bearer {account.access_token}".encode()),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+
+    def failed_open() -> float:
+        return REGISTRY.get_sample_value("redis_fail_open_total", {"component": "cache"}) or 0
+
+    before = failed_open()
+    served = asyncio.create_task(app(scope, receive, send))
+    for _ in range(500):
+        if failed_open() > before:
+            break
+        await asyncio.sleep(0.01)
+    left.set()  # the request now waits out the next Redis call's timeout
+    await served
+
+
+@NEEDS_BOTH
+async def test_an_invalidation_is_carried_through_when_the_client_leaves_during_a_stall(
+    make_app: MakeApp, make_client: MakeClient
+) -> None:
+    assert TEST_REDIS_URL
+    async with make_app() as (app, writer), make_client() as other:
+        account, url = await item_cached_in_a_list(other)
+        with writes_stalled(TEST_REDIS_URL):
+            await renamed_by_a_client_that_leaves(app, account, url)
+        await until_replayed(writer, other, account, url)
+        assert await titles(other, account, url) == ("new", "new")
