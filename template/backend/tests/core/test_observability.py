@@ -198,18 +198,7 @@ observability.init_tracing(settings, "api")
 observability.shutdown_observability(timeout_seconds=0.1)
 print("started")
 """
-    env = {
-        key: value for key, value in os.environ.items() if not key.startswith(("SENTRY_", "OTEL_"))
-    }
-    database = f"sqlite+aiosqlite:///{tmp_path / 'unused.sqlite3'}"
-    done = subprocess.run(  # noqa: S603  (this interpreter, the script above)
-        [sys.executable, "-c", script, database],
-        capture_output=True,
-        text=True,
-        cwd=BACKEND_DIR,
-        env=env,
-        check=False,
-    )
+    done = in_a_fresh_process(script, tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "started"
     assert "ERROR" not in done.stderr, done.stderr
@@ -262,6 +251,23 @@ async def test_a_request_is_one_trace_of_api_database_and_redis_spans_named_in_i
         assert "redis" in systems, systems
 
 
+def in_a_fresh_process(script: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """`script` run by this interpreter in the backend folder, with neither SENTRY_* nor OTEL_*
+    set and an unused SQLite database's URL as its argument."""
+    env = {
+        key: value for key, value in os.environ.items() if not key.startswith(("SENTRY_", "OTEL_"))
+    }
+    database = f"sqlite+aiosqlite:///{tmp_path / 'unused.sqlite3'}"
+    return subprocess.run(  # noqa: S603  (this interpreter, the script given)
+        [sys.executable, "-c", script, database],
+        capture_output=True,
+        text=True,
+        cwd=BACKEND_DIR,
+        env=env,
+        check=False,
+    )
+
+
 def test_without_the_settings_nothing_is_started(tmp_path: Path) -> None:
     """A fresh process: the app serves a request with neither SDK loaded, no exporter thread (so
     nothing sent anywhere) and log records as Python makes them."""
@@ -290,18 +296,7 @@ async def main():
 
 asyncio.run(main())
 """
-    env = {
-        key: value for key, value in os.environ.items() if not key.startswith(("SENTRY_", "OTEL_"))
-    }
-    database = f"sqlite+aiosqlite:///{tmp_path / 'unused.sqlite3'}"
-    done = subprocess.run(  # noqa: S603  (this interpreter, the script above)
-        [sys.executable, "-c", script, database],
-        capture_output=True,
-        text=True,
-        cwd=BACKEND_DIR,
-        env=env,
-        check=False,
-    )
+    done = in_a_fresh_process(script, tmp_path)
     assert done.returncode == 0, done.stderr
     threads, modules, plain_records, sentry_active = done.stdout.splitlines()[-4:]
     assert threads == "['MainThread']", threads

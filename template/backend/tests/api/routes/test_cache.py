@@ -4,8 +4,8 @@ every worker and after a restart, even when Redis held the write's invalidation 
 import asyncio
 import json
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 import pytest
 import redis
@@ -211,6 +211,18 @@ async def until_replayed(
         await asyncio.sleep(0.25)
 
 
+@asynccontextmanager
+async def renamed_while_writes_stall(
+    client: AsyncClient, account: Account, url: str
+) -> AsyncIterator[None]:
+    """PATCH the item's title to "new" while Redis takes no writes; the block runs in the stall."""
+    assert TEST_REDIS_URL
+    with writes_stalled(TEST_REDIS_URL):
+        renamed = await client.patch(url, json={"title": "new"}, headers=account.headers)
+        assert renamed.status_code == 200  # the invalidation failed open
+        yield
+
+
 NEEDS_REDIS = pytest.mark.skipif(not TEST_REDIS_URL, reason="a write stall is Redis's")
 NEEDS_BOTH = pytest.mark.skipif(
     not (TEST_REDIS_URL and os.environ.get("TEST_DATABASE_URL")),
@@ -222,12 +234,9 @@ NEEDS_BOTH = pytest.mark.skipif(
 async def test_the_writing_worker_never_reads_what_a_stalled_write_replaced(
     make_client: MakeClient,
 ) -> None:
-    assert TEST_REDIS_URL
     async with make_client() as client:
         account, url = await item_cached_in_a_list(client)
-        with writes_stalled(TEST_REDIS_URL):
-            renamed = await client.patch(url, json={"title": "new"}, headers=account.headers)
-            assert renamed.status_code == 200  # the invalidation failed open
+        async with renamed_while_writes_stall(client, account, url):
             assert await titles(client, account, url) == ("new", "new")
         assert await titles(client, account, url) == ("new", "new")
 
@@ -236,12 +245,9 @@ async def test_the_writing_worker_never_reads_what_a_stalled_write_replaced(
 async def test_an_invalidation_lost_in_a_write_stall_reaches_the_other_workers(
     make_client: MakeClient,
 ) -> None:
-    assert TEST_REDIS_URL
     async with make_client() as writer, make_client() as other:
         account, url = await item_cached_in_a_list(other)
-        with writes_stalled(TEST_REDIS_URL):
-            renamed = await writer.patch(url, json={"title": "new"}, headers=account.headers)
-            assert renamed.status_code == 200  # the invalidation failed open
+        async with renamed_while_writes_stall(writer, account, url):
             await run_jobs(writer)  # the job worker's first try fails too: it tries again
         await until_replayed(writer, other, account, url)
         assert await titles(other, account, url) == ("new", "new")
@@ -251,12 +257,10 @@ async def test_an_invalidation_lost_in_a_write_stall_reaches_the_other_workers(
 async def test_an_invalidation_lost_in_a_write_stall_is_replayed_after_a_restart(
     make_client: MakeClient,
 ) -> None:
-    assert TEST_REDIS_URL
     async with make_client() as before:
         account, url = await item_cached_in_a_list(before)
-        with writes_stalled(TEST_REDIS_URL):
-            renamed = await before.patch(url, json={"title": "new"}, headers=account.headers)
-            assert renamed.status_code == 200  # the invalidation failed open
+        async with renamed_while_writes_stall(before, account, url):
+            pass
     # A deploy: the process that knew the invalidation was lost is gone.
     async with make_client() as after:
         await run_jobs(after)  # the job worker, which runs beside the API
