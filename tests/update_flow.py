@@ -292,6 +292,7 @@ def run_project_tests(session: nox.Session, variant: Variant) -> None:
         session.error(f"make test changed or left files: {[line[3:] for line in written]}")
 
 
+@contextlib.contextmanager
 def data_hand_over(session: nox.Session, project: Path) -> Iterator[None]:
     """mvp -> growth as docs/upgrading.md tells it: before the update, the mvp project's
     scripts/backup.sh backs the droplet's database up; after it, the growth project's
