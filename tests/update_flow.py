@@ -21,7 +21,7 @@ from pathlib import Path
 import nox
 
 from tests.variant_checks import backend, infra
-from tests.variant_checks.common import POSTGRES_URL, Variant, fresh_database
+from tests.variant_checks.common import POSTGRES_URL, Variant, fresh_database, run_in_project
 from tests.variants import REDIS_DATABASES
 from tests.working_tree import copy_working_tree
 
@@ -281,12 +281,17 @@ def change_summary(session: nox.Session, project: Path, title: str) -> str:
     return "\n".join(lines)
 
 
-def run_project_tests(session: nox.Session, variant: Variant) -> None:
-    """The project's own `make test`, on PostgreSQL and Redis as its CI runs it. The project came
-    with its lock files, so a test run writes nothing: anything it leaves is a stale lock or a file
-    the generated .gitignore misses (and would block the next update)."""
-    with infra.private_redis(session) as redis_url:
-        backend.test_on_services(session, replace(variant, redis_url=redis_url))
+def run_project_tests(session: nox.Session, variant: Variant, services: bool = True) -> None:
+    """The project's own `make test`, on PostgreSQL and Redis as its CI runs it, or (`services`
+    false) on the SQLite default and the in-process cache, as `make test` runs for a founder who
+    set nothing. The project came with its lock files, so a test run writes nothing: anything it
+    leaves is a stale lock or a file the generated .gitignore misses (and would block the next
+    update)."""
+    if services:
+        with infra.private_redis(session) as redis_url:
+            backend.test_on_services(session, replace(variant, redis_url=redis_url))
+    else:
+        run_in_project(session, variant, "make", "test")
     written = git_output(variant.project, "status", "--porcelain", "--untracked=all").splitlines()
     if written:
         session.error(f"make test changed or left files: {[line[3:] for line in written]}")
@@ -402,7 +407,8 @@ def run(session: nox.Session, workdir: Path) -> None:
     )
     session.log(change_summary(session, project, f"{old.tag} -> {new.tag}"))
     commit_all(session, project, f"Update NeoForge to {new.version}")
-    run_project_tests(session, variant)
+    # The dev project as most founders have it: the embedded default, no services at all.
+    run_project_tests(session, variant, services=False)
     founder.edit_component(session)
 
     for previous, tier in (("dev", "mvp"), ("mvp", "growth")):
