@@ -4,7 +4,8 @@ lookup in the worker's memory, with no round trip.
 The worker opens one more connection to Redis and turns on server-assisted client-side caching in
 broadcast mode on it (`CLIENT TRACKING ON BCAST`, RESP3): from then on Redis pushes the name of
 every key that changes, expires or is evicted, and the worker drops its copy of it. `FLUSHDB`
-drops them all.
+drops them all, once its notice arrives: unlike a key's, it can trail the flush's own answer by a
+moment (an operator's flush is not a write any request waits on).
 
 Why a write in one worker is never followed by a stale read in another: Redis sends the
 invalidation notices of a write before its answer to the write (both leave in the same pass of
