@@ -48,9 +48,10 @@ def test_each_tagged_session_runs_once_and_a_failure_prints_its_log(tmp_path: Pa
 
 
 def test_the_longest_sessions_start_first() -> None:
-    names = ["lint", "tests", "variant(dev, frontend, py3.12)", "update", "docs"]
+    names = ["lint", "variant(dev, frontend, py3.12)", "tests", "update", "docs"]
     ordered = parallel_sessions.longest_first(names)
-    assert ordered[:3] == ["update", "variant(dev, frontend, py3.12)", "tests"]
+    assert ordered[:3] == ["update", "tests", "variant(dev, frontend, py3.12)"]
+    assert ordered[-1] in {"lint", "docs"}
 
 
 def test_the_suite_lists_every_default_session_but_itself() -> None:
