@@ -2,7 +2,7 @@
 
 Each session's output goes to its own log in .nox/logs/; a line is printed as each one ends, the
 whole tail of a failed one's log right after it, then every session's time. The longest sessions
-start first so that the two lanes end together.
+start first so that the lanes end together.
 """
 
 from __future__ import annotations

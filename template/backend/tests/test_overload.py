@@ -12,7 +12,7 @@ from sqlalchemy import text
 from app.core import security
 from app.core.config import DbPool
 from tests.conftest import MakeApp
-from tests.utils import API, PASSWORD, metric, signup
+from tests.utils import API, PASSWORD, metric, request_that_leaves, signup
 
 pytestmark = pytest.mark.anyio
 
@@ -46,39 +46,12 @@ async def test_a_request_whose_client_left_stops_waiting(make_app: MakeApp) -> N
     async with make_app(db_pool=ONE_CONNECTION) as (app, client):
         account = await signup(client)
         before = await client.get("/metrics")
-        left = asyncio.Event()
-        request_sent = False
-
-        async def receive() -> dict[str, object]:
-            nonlocal request_sent
-            if not request_sent:
-                request_sent = True
-                return {"type": "http.request", "body": b"", "more_body": False}
-            await left.wait()
-            return {"type": "http.disconnect"}
-
+        scope, receive, left = request_that_leaves("GET", f"{API}/users/me", account.access_token)
         answers: list[dict[str, object]] = []
 
         async def send(message: dict[str, object]) -> None:
             answers.append(message)
 
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "GET",
-            "scheme": "http",
-            "path": f"{API}/users/me",
-            "raw_path": f"{API}/users/me".encode(),
-            "query_string": b"",
-            "root_path": "",
-            "headers": [
-                (b"host", b"testserver"),
-                (b"authorization", f"Bearer {account.access_token}".encode()),
-            ],
-            "client": ("127.0.0.1", 50000),
-            "server": ("testserver", 80),
-        }
         async with app.state.engine.connect() as held:
             await held.execute(text("SELECT 1"))
             served = asyncio.create_task(app(scope, receive, send))

@@ -2,9 +2,10 @@
 that is starting up."""
 
 import asyncio
+import json
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -115,3 +116,41 @@ async def database_starting_up() -> AsyncIterator[str]:
     port = server.sockets[0].getsockname()[1]
     async with server:
         yield f"postgresql+asyncpg://app@127.0.0.1:{port}/app"
+
+
+Message = dict[str, object]
+
+
+def request_that_leaves(
+    method: str, path: str, access_token: str, json_body: object | None = None
+) -> tuple[Message, Callable[[], Awaitable[Message]], asyncio.Event]:
+    """An ASGI scope and `receive` for one signed-in request sent straight to the app (the test
+    transport cannot disconnect) by a client that goes away once the returned event is set."""
+    body = b"" if json_body is None else json.dumps(json_body).encode()
+    headers = [(b"host", b"testserver"), (b"authorization", f"Bearer {access_token}".encode())]
+    if json_body is not None:
+        headers += [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    messages: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
+    left = asyncio.Event()
+
+    async def receive() -> Message:
+        if messages:
+            return messages.pop()
+        await left.wait()
+        return {"type": "http.disconnect"}
+
+    scope: Message = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    return scope, receive, left

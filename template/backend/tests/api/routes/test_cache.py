@@ -2,7 +2,6 @@
 every worker and after a restart, even when Redis held the write's invalidation back."""
 
 import asyncio
-import json
 import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -16,7 +15,15 @@ from prometheus_client import REGISTRY
 from app.api import deps
 from app.models import User
 from tests.conftest import TEST_REDIS_URL, MakeApp, MakeClient
-from tests.utils import API, Account, closed_port, metric, run_jobs, signup
+from tests.utils import (
+    API,
+    Account,
+    closed_port,
+    metric,
+    request_that_leaves,
+    run_jobs,
+    signup,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -270,38 +277,10 @@ async def test_an_invalidation_lost_in_a_write_stall_is_replayed_after_a_restart
 async def renamed_by_a_client_that_leaves(app: FastAPI, account: Account, url: str) -> None:
     """PATCH the item's title to "new" from a client that disconnects, so the request is cancelled,
     once the write has committed and the invalidation's first Redis write has timed out."""
-    body = json.dumps({"title": "new"}).encode()
-    messages = [{"type": "http.request", "body": body, "more_body": False}]
-    left = asyncio.Event()
-
-    async def receive() -> dict[str, object]:
-        if messages:
-            return messages.pop()
-        await left.wait()
-        return {"type": "http.disconnect"}
+    scope, receive, left = request_that_leaves("PATCH", url, account.access_token, {"title": "new"})
 
     async def send(message: dict[str, object]) -> None:
         pass
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "PATCH",
-        "scheme": "http",
-        "path": url,
-        "raw_path": url.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [
-            (b"host", b"testserver"),
-            (b"authorization", f"Bearer {account.access_token}".encode()),
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-        ],
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-    }
 
     def failed_open() -> float:
         return REGISTRY.get_sample_value("redis_fail_open_total", {"component": "cache"}) or 0
