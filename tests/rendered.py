@@ -15,8 +15,15 @@ LEFTOVER_JINJA = re.compile(
     r"|description|monthly_estimate|_copier)"
     r"|\{%-?\s*(if|elif|else|endif|for|endfor|set|raw|endraw|include|macro)\b"
 )
-# The app's own Jinja templates, rendered when an email is sent.
-APP_TEMPLATES = ("backend", "app", "email_templates")
+
+
+def app_template(relative: Path) -> bool:
+    """Whether `relative` is one of the app's own Jinja templates, rendered when an email is sent:
+    a domain's (app/accounts/email_templates/) or the layout (app/mail/templates/)."""
+    parts = relative.parts
+    return parts[:2] == ("backend", "app") and (
+        "email_templates" in parts or parts[2:4] == ("mail", "templates")
+    )
 
 
 def rendered_files(project: Path) -> list[Path]:
@@ -35,7 +42,7 @@ def leftover_template_syntax(project: Path, path: Path) -> str | None:
         return "kept its .jinja suffix"
     if "{{" in str(relative) or "{%" in str(relative):
         return "unrendered file name"
-    if relative.parts[: len(APP_TEMPLATES)] == APP_TEMPLATES:
+    if app_template(relative):
         return None
     match = LEFTOVER_JINJA.search(path.read_bytes().decode("utf-8", errors="ignore"))
     return f"unrendered template syntax {match.group(0)!r}" if match else None

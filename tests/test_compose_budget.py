@@ -70,7 +70,7 @@ def test_the_job_worker_runs_the_api_image_after_the_migrations(mvp_services) ->
     assert worker["image"] == api["image"]
     assert worker["depends_on"]["migrations"] == {"condition": "service_completed_successfully"}
     assert worker["healthcheck"]["test"] == ["CMD", "python", "-m", "app.worker", "healthcheck"]
-    # REDIS_URL: it replays the cache invalidations Redis missed (app/jobs/cache.py).
+    # REDIS_URL: it replays the cache invalidations Redis missed (app/cache/replay.py).
     for name in ("DATABASE_URL", "REDIS_URL"):
         assert worker["environment"][name] == api["environment"][name], name
 

@@ -14,12 +14,12 @@ from conftest import ROOT, rendered_files
 PROVIDERS = ["google", "github", "oidc"]
 # What only a project with sign-in providers has.
 SIGN_IN_FILES = [
-    "backend/app/core/oauth.py",
-    "backend/app/api/routes/oauth.py",
+    "backend/app/accounts/providers.py",
+    "backend/app/accounts/provider_routes.py",
     "backend/alembic/versions/0005_sign_in_providers.py",
     "backend/tests/oidc/provider.mjs",
     "backend/tests/oidc/package-lock.json",
-    "backend/tests/api/routes/test_oauth.py",
+    "backend/tests/accounts/test_providers.py",
     "frontend/src/components/oauth-buttons.js",
     "frontend/src/components/oauth-callback.js",
 ]
@@ -63,7 +63,7 @@ def test_one_provider_renders_its_settings_only(render, provider: str) -> None:
         assert (f"OAUTH__{other.upper()}__CLIENT_ID=" in env_example) == chosen
         assert (f"    {other}: " in config) == chosen
     assert f"https://acme.example.org/auth/callback/{provider}" in env_example
-    secret = (project / "backend/tests/core").glob("test_*.py")
+    secret = (project / "backend/tests/accounts").glob("test_*.py")
     names = {path.name for path in secret}
     assert ("test_github.py" in names) == (provider == "github")
     assert ("test_id_tokens.py" in names) == (provider != "github")

@@ -1,6 +1,6 @@
 """A write answered by one API worker is never followed by a stale read from another, across real
 worker processes: each worker answers cache hits from its own copies of Redis's entries
-(app/core/cache/tracking.py), kept right by Redis's invalidation notices.
+(app/cache/tracking.py), kept right by Redis's invalidation notices.
 
 Each client reads its list a few times on fresh connections (the kernel spreads them over the
 workers, and each worker copies the cached page), creates an item, and reads again at once: the

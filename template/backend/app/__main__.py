@@ -16,7 +16,7 @@ import uvicorn
 from pydantic import ValidationError
 
 from app.core.config import Settings, get_settings
-from app.core.logs import configure_logging
+from app.observability.logs import configure_logging
 
 # Read by prometheus_client when it is first imported: set here, before any worker imports it.
 MULTIPROC_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"

@@ -9,14 +9,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import crud
-from app.core import audit
-from app.core.cache import Cache
+from app import audit
+from app.accounts import crud
+from app.accounts import jobs as accounts
+from app.accounts.models import User
+from app.cache import Cache
 from app.core.config import Settings
 from app.core.security import hash_password
-from app.jobs import accounts
 from app.jobs.queue import enqueue
-from app.models import User
 
 logger = logging.getLogger(__name__)
 

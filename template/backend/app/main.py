@@ -16,12 +16,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 
-from app.api import deps
+from app.accounts import deps
 from app.api.deps import API_V1
-from app.api.main import api_router, operation_id, startup_warnings
-from app.api.routes import health
-from app.core import metrics
-from app.core.cache import (
+from app.cache import (
     Cache,
     MemoryStore,
     RedisBreaker,
@@ -30,10 +27,12 @@ from app.core.cache import (
     TrackedStore,
     create_redis,
 )
+from app.cache.replay import replay_later
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker, database_unavailable
-from app.core.logs import configure_logging
-from app.core.middleware import (
+from app.core.security import HashingBusy
+from app.first_admin import ensure_first_admin
+from app.http.middleware import (
     AccessLogMiddleware,
     InternalErrorMiddleware,
     RequestIdMiddleware,
@@ -41,19 +40,19 @@ from app.core.middleware import (
     TrustedHostsMiddleware,
     route_template,
 )
-from app.core.observability import init_observability
-from app.core.overload import (
+from app.http.overload import (
     BUSY,
     CancelOnDisconnectMiddleware,
     RequestLimitsMiddleware,
     ShedOverloadMiddleware,
     unavailable,
 )
-from app.core.rate_limit import RateLimiter
-from app.core.security import HashingBusy
-from app.first_admin import ensure_first_admin
-from app.jobs.cache import replay_later
 from app.jobs.queue import open_queue, worker_options
+from app.observability import health, metrics
+from app.observability.logs import configure_logging
+from app.observability.tracing import init_observability
+from app.rate_limit import RateLimiter
+from app.routes import api_router, operation_id, startup_warnings
 from app.web import mount_frontend
 
 logger = logging.getLogger(__name__)

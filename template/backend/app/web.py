@@ -18,7 +18,7 @@ from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from app.core.config import Settings
-from app.core.security_headers import frontend_csp
+from app.http.security_headers import frontend_csp
 
 FRONTEND_DIR = Path(__file__).resolve().parents[2] / "frontend"
 # The app's own public files, and the packages the import map in index.html points at.

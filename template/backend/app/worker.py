@@ -21,9 +21,9 @@ from prometheus_client import start_http_server
 from app.__main__ import settings_or_exit
 from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker
-from app.core.logs import configure_logging
-from app.core.observability import init_observability, shutdown_observability
 from app.jobs.queue import open_queue, watch, worker_options
+from app.observability.logs import configure_logging
+from app.observability.tracing import init_observability, shutdown_observability
 
 logger = logging.getLogger(__name__)
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)

@@ -16,10 +16,11 @@ from datetime import timedelta
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.accounts.models import User
 from app.core.config import Settings, get_settings
-from app.core.db import create_engine
+from app.core.db import create_engine, utcnow
 from app.core.security import password_hash
-from app.models import Item, User, utcnow
+from app.items.models import Item
 from loadtest import accounts
 
 BATCH = 5_000  # rows per INSERT statement: large enough to be quick, small enough for SQLite

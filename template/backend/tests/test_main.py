@@ -8,8 +8,8 @@ import logging
 import pytest
 from httpx import ASGITransport, AsyncClient
 
-from app.core.logs import JsonFormatter
 from app.main import stop_tasks
+from app.observability.logs import JsonFormatter
 from tests.conftest import MakeApp, MakeClient
 from tests.utils import API, signup
 

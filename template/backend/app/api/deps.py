@@ -1,20 +1,17 @@
-"""Dependencies of the routes: settings, database session, cache, rate limiter, current user."""
+"""What every domain's routes depend on: settings, database session, cache, rate limiter, and the
+error answers and response documentation they share. The signed-in user is app/accounts/deps.py."""
 
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
-from fastapi.security import OAuth2PasswordBearer
-from pydantic import Field
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import crud
-from app.core.cache import Cache
+from app.api.schemas import Message
+from app.cache import Cache
 from app.core.config import Settings
-from app.core.rate_limit import RateLimiter
-from app.core.security import InvalidTokenError, decode_token
-from app.models import Message, UserPublic
+from app.rate_limit import RateLimiter
 
 API_V1 = "/api/v1"
 Sessionmaker = async_sessionmaker[AsyncSession]
@@ -58,7 +55,6 @@ SessionDep = Annotated[AsyncSession, Depends(get_session)]
 SessionmakerDep = Annotated[Sessionmaker, Depends(get_sessionmaker)]
 CacheDep = Annotated[Cache, Depends(get_cache)]
 RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]
-TokenDep = Annotated[str, Depends(OAuth2PasswordBearer(tokenUrl=f"{API_V1}/auth/login"))]
 
 
 def unauthorized(detail: str = "Could not validate credentials") -> HTTPException:
@@ -73,52 +69,3 @@ def too_many_requests(retry_after: int) -> HTTPException:
         detail="Too many requests; retry later.",
         headers={"Retry-After": str(retry_after)},
     )
-
-
-class CurrentUser(UserPublic):
-    # Compared with the access token's: a token from before "sign out everywhere" is refused.
-    session_version: int = 0
-    # The prefix of everything cached for this user, read once per request (see Cache).
-    cache_namespace: str = Field(default="", exclude=True)
-    # Whether the user record came from the cache: /users/me reports it as X-Cache.
-    cache_status: str = Field(default="MISS", exclude=True)
-
-
-async def get_current_user(token: TokenDep, request: Request) -> CurrentUser:
-    """The signed-in user, from a valid access token; counts the request against their API limit.
-
-    On every signed-in request: the app's parts come from `app.state` rather than from
-    dependencies of their own, which FastAPI would solve one by one on each request.
-    """
-    state = request.app.state
-    settings: Settings = state.settings
-    cache: Cache = state.cache
-    try:
-        claims = decode_token(token, "access", settings.secret_key)
-    except InvalidTokenError:
-        raise unauthorized() from None
-    limiter: RateLimiter = state.rate_limiter
-    hit = await limiter.hit("api", str(claims.user_id), settings.rate_limit.api_per_minute)
-    if hit.retry_after is not None:
-        raise too_many_requests(hit.retry_after)
-
-    namespace, cached = await cache.owner(claims.user_id)
-    if cached is not None:
-        user = CurrentUser.model_validate_json(cached)
-        user.cache_status = "HIT"
-    else:
-        async with state.sessionmaker() as session:
-            record = await crud.get_user(session, claims.user_id)
-        if record is None:
-            raise unauthorized()
-        user = CurrentUser.model_validate(record, from_attributes=True)
-        await cache.set_owner_record(claims.user_id, user.model_dump_json().encode())
-    user.cache_namespace = namespace
-    if claims.version != user.session_version:
-        raise unauthorized("This session was signed out; sign in again.")
-    if not user.is_active:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="Inactive user")
-    return user
-
-
-CurrentUserDep = Annotated[CurrentUser, Depends(get_current_user)]

@@ -1,9 +1,11 @@
-"""The async engine (asyncpg for PostgreSQL, aiosqlite for the embedded default) and its pool."""
+"""The async engine (asyncpg for PostgreSQL, aiosqlite for the embedded default), its pool, and
+the UTC timestamp column every table uses."""
 
+from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import event
+from sqlalchemy import DateTime, TypeDecorator, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext import asyncio as sqlalchemy_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -16,6 +18,25 @@ from app.core.config import Settings
 # connection exceptions (08), insufficient resources such as too many connections (53), and
 # operator intervention: shutting down, crashed, starting up, in recovery (57P).
 UNAVAILABLE_SQLSTATES = ("08", "53", "57P")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every database (SQLite stores it without the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
 
 
 def database_unavailable(error: DBAPIError) -> bool:
@@ -44,7 +65,7 @@ def create_engine(settings: Settings, *, pooled: bool = True) -> AsyncEngine:
         )
     else:
         options["poolclass"] = NullPool
-    # Looked up at each call: with tracing on (app/core/observability.py) it is OpenTelemetry's
+    # Looked up at each call: with tracing on (app/observability/tracing.py) it is OpenTelemetry's
     # wrapper, which traces every statement of the new engine.
     engine = sqlalchemy_asyncio.create_async_engine(settings.database_url, **options)
     if settings.is_sqlite:

@@ -29,17 +29,19 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core import metrics
 from app.core.config import Jobs, Settings
+from app.observability import metrics
 
 logger = logging.getLogger(__name__)
 
-# Every other module in app/jobs/ holds tasks: a worker imports them all.
+# Every other module in app/jobs/ and every package's jobs.py (app/accounts/jobs.py) holds tasks:
+# a worker imports them all. Found by name, so this package imports no domain.
+APP = Path(__file__).parents[1]
 TASK_MODULES = [
     f"app.jobs.{module.name}"
     for module in pkgutil.iter_modules([str(Path(__file__).parent)])
     if module.name != "queue"
-]
+] + [f"app.{path.parent.name}.jobs" for path in sorted(APP.glob("*/jobs.py"))]
 
 # The connector is swapped for the real one when the queue opens (open_queue).
 queue = procrastinate.App(connector=InMemoryConnector(), import_paths=TASK_MODULES)

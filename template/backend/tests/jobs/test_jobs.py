@@ -23,11 +23,12 @@ from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.accounts import jobs as accounts_jobs
+from app.accounts.models import RefreshToken, User
 from app.core.config import BACKEND_DIR, Jobs, Settings
-from app.core.db import create_engine, create_sessionmaker
+from app.core.db import create_engine, create_sessionmaker, utcnow
 from app.jobs import housekeeping
 from app.jobs.queue import deferred, enqueue, measure_queue, open_queue, worker_options
-from app.models import RefreshToken, User, utcnow
 from tests.conftest import SECRET_KEY, MakeClient, make_settings
 from tests.jobs import tasks
 from tests.utils import closed_port, register
@@ -125,7 +126,7 @@ async def test_the_sqlite_default_runs_jobs_inside_the_api(
     config.attributes["settings"] = make_settings(database_url=url)
     config.attributes["configure_logger"] = False
     await asyncio.to_thread(command.upgrade, config, "head")
-    name = "app.jobs.example.welcome"
+    name = "app.accounts.jobs.welcome"
     before = jobs_total(name, "done")
     async with make_client(database_url=url, redis_url=None) as client:
         await register(client)  # enqueues the example job with the new user
@@ -146,7 +147,7 @@ async def test_expired_refresh_tokens_are_deleted_by_the_periodic_job(
         session.add(user)
         await session.flush()
         session.add_all([expired, live])
-        await enqueue(session, housekeeping.delete_expired_refresh_tokens, timestamp=0)
+        await enqueue(session, accounts_jobs.delete_expired_refresh_tokens, timestamp=0)
         await session.commit()
     await run_jobs()
     async with sessionmaker() as session:

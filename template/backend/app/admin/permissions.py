@@ -1,0 +1,38 @@
+"""Who may do what: each role's permissions, in one table, and the dependency routes use.
+
+A route either needs a permission (`dependencies=[require("users:read")]`), or is open to anyone
+(OPEN), or serves signed-in users their own data (OWN_DATA). tests/admin/test_permissions.py fails
+on a route that is none of these, so a new route cannot forget to decide.
+"""
+
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, status
+
+from app.accounts.deps import CurrentUser, get_current_user
+
+ROLES = ("member", "admin")
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "member": frozenset(),
+    "admin": frozenset({"users:read", "users:manage", "audit:read"}),
+}
+# Path prefixes under /api/v1 that need no permission: anyone may call them...
+OPEN = ("/api/v1/auth/",)
+# ...or a signed-in user calls them on their own data (an item of another user is a 404).
+OWN_DATA = ("/api/v1/users/me", "/api/v1/items")
+
+
+def can(role: str, permission: str) -> bool:
+    return permission in PERMISSIONS.get(role, frozenset())
+
+
+def require(permission: str) -> Any:
+    """A route dependency: 403 unless the signed-in user's role has `permission`."""
+
+    async def check(user: Annotated[CurrentUser, Depends(get_current_user)]) -> CurrentUser:
+        if not can(user.role, permission):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "You do not have permission to do that.")
+        return user
+
+    check.permission = permission  # type: ignore[attr-defined]  (read by the permissions test)
+    return Depends(check)

@@ -1,0 +1,185 @@
+"""Pure ASGI middleware: request ids (asgi-correlation-id), access logs and metrics; security
+headers."""
+
+import logging
+import re
+import time
+import uuid
+from functools import partial
+
+from asgi_correlation_id import CorrelationIdMiddleware
+from starlette.datastructures import MutableHeaders
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.http.security_headers import HSTS
+from app.observability import metrics
+
+access_log = logging.getLogger("app.access")
+logger = logging.getLogger(__name__)
+
+# A caller's X-Request-ID (a proxy's, a client's) is kept when it looks like an id; else a new one.
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# Probes and scrapes: counted in the metrics, but kept out of the access log unless they fail
+# (and never shed, see overload.py).
+PROBE_PATHS = frozenset({"/health/live", "/health/ready", "/metrics"})
+# nginx's status for a request whose client closed the connection before the answer.
+CLIENT_CLOSED_REQUEST = 499
+
+# Gives every request an id: the X-Request-ID header of the request and its answer, and of its logs.
+RequestIdMiddleware = partial(
+    CorrelationIdMiddleware,
+    header_name="X-Request-ID",
+    generator=lambda: uuid.uuid4().hex,
+    validator=lambda value: bool(_REQUEST_ID.match(value)),
+)
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's path template, such as /api/v1/items/{item_id}.
+
+    Rebuilt from the request path and its path parameters (each value put back as its {name},
+    last occurrence first), which holds however deeply routers are included: FastAPI nests included
+    routers, so `scope["route"].path_format` lacks their prefixes (/items/{item_id}). "<unmatched>"
+    when no route matched, so unknown URLs never become new series.
+    """
+    if "endpoint" not in scope and "route" not in scope:
+        return "<unmatched>"
+    path: str = scope["path"]
+    params = {name: str(value) for name, value in (scope.get("path_params") or {}).items()}
+    for name, value in sorted(params.items(), key=lambda param: -len(param[1])):
+        matches = list(re.finditer(f"/{re.escape(value)}(?=/|$)", path)) if value else []
+        if matches:
+            path = f"{path[: matches[-1].start()]}/{{{name}}}{path[matches[-1].end() :]}"
+    return path
+
+
+class AccessLogMiddleware:
+    """Times every request, counts it by route template (never by raw path, so ids in URLs do not
+    multiply the series) and logs it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 0
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+            # Returned without answering: the client left and its work was cancelled.
+            status = status or CLIENT_CLOSED_REQUEST
+        finally:
+            status = status or 500  # an exception before any response
+            duration = time.perf_counter() - started
+            route = route_template(scope)
+            method = scope["method"]
+            metrics.REQUESTS.labels(method, route, str(status)).inc()
+            metrics.REQUEST_DURATION.labels(method, route).observe(duration)
+            quiet = scope["path"] in PROBE_PATHS and status < 400
+            access_log.log(
+                logging.DEBUG if quiet else logging.INFO,
+                "%s %s %s",
+                method,
+                scope["path"],
+                status,
+                extra={
+                    "method": method,
+                    "path": scope["path"],
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(duration * 1000, 2),
+                    "client": (scope.get("client") or ("", 0))[0],
+                },
+            )
+
+
+class InternalErrorMiddleware:
+    """The last resort: an exception no handler took is logged with its traceback (and so with
+    the request id) and answered with a JSON 500. It sits inside the request context and the
+    security headers, which Starlette's own 500, sent outside every middleware, would miss."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.answer = JSONResponse({"detail": "Internal server error"}, status_code=500)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        except Exception:
+            logger.exception("Unhandled error in %s %s", scope["method"], scope["path"])
+            if not started:  # else the client gets a cut-off answer: nothing more to send
+                await self.answer(scope, receive, send)
+
+
+# Swagger UI and ReDoc load their scripts, styles and fonts from CDNs and run inline scripts.
+DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+DOCS_CSP = (
+    "default-src 'self'; "
+    "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
+    "font-src 'self' https://fonts.gstatic.com; "
+    "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
+    "worker-src 'self' blob:; "
+    "frame-ancestors 'none'"
+)
+
+
+class SecurityHeadersMiddleware:
+    """Security headers on every response. A response that sets its own header (a page that needs
+    a different Content-Security-Policy, say) keeps it."""
+
+    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+        self.app = app
+        self.hsts = hsts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        csp = DOCS_CSP if scope["path"] in DOCS_PATHS else API_CSP
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("Content-Security-Policy", csp)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+                headers.setdefault("X-Frame-Options", "DENY")
+                if self.hsts:
+                    headers.setdefault("Strict-Transport-Security", HSTS)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class TrustedHostsMiddleware(TrustedHostMiddleware):
+    """Starlette's Host check (400 for any other host name, before the app builds a URL from it,
+    such as a Location), except on the probe paths: Kubernetes and Docker probe by address."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in PROBE_PATHS:
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
