@@ -58,3 +58,16 @@ def test_deploy_workflow_exists_from_mvp_up_and_its_scripts_are_executable(rende
 def test_dev_has_no_deploy_workflow(render) -> None:
     project = render(tier="dev")
     assert not (project / ".github" / "workflows" / "deploy.yml").exists()
+
+
+@pytest.mark.parametrize("tier", ["dev", "mvp", "growth"])
+def test_template_update_workflow_runs_the_script_with_a_narrow_token(render, tier) -> None:
+    """Issue 35: weekly and on demand, `make template-update`, a token that may only write
+    contents (the branch) and pull requests; no job widens it."""
+    project = render(tier=tier)
+    workflow = yaml.safe_load((project / ".github/workflows/template-update.yml").read_text())
+    assert set(workflow[True]) == {"schedule", "workflow_dispatch"}  # YAML 1.1 reads `on` as True
+    assert workflow["permissions"] == {"contents": "write", "pull-requests": "write"}
+    assert all("permissions" not in job for job in workflow["jobs"].values())
+    assert "make template-update" in run_steps(project)
+    assert (project / "scripts" / "template_update.py").is_file()

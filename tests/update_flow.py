@@ -20,6 +20,7 @@ from pathlib import Path
 
 import nox
 
+from tests import upgrade_pr_flow
 from tests.variant_checks import backend, infra
 from tests.variant_checks.common import POSTGRES_URL, Variant, fresh_database, run_in_project
 from tests.variants import REDIS_DATABASES
@@ -430,3 +431,4 @@ def run(session: nox.Session, workdir: Path) -> None:
     # refused downgrades, with --data and at the prompt).
     run_project_tests(session, replace(variant, tier="growth"))
     follow_the_readmes(session, workdir, template, new)
+    upgrade_pr_flow.run(session, template, project, kept={**FOUNDER_FILES, **founder.inserted})
