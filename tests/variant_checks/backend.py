@@ -29,7 +29,7 @@ def locked_install(session: nox.Session, variant: Variant) -> None:
 def new_migration_is_lint_clean(session: nox.Session, variant: Variant) -> None:
     """A founder's first schema change: a new column, `alembic revision --autogenerate`, then
     `make lint` passes on the written revision untouched (alembic.ini's ruff hooks)."""
-    models = variant.project / "backend" / "app" / "models.py"
+    models = variant.project / "backend" / "app" / "items" / "models.py"
     original = models.read_text()
     anchor = "class Item(ItemBase, table=True):\n"
     if anchor not in original:

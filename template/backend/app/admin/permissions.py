@@ -19,7 +19,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 # Path prefixes under /api/v1 that need no permission: anyone may call them...
 OPEN = ("/api/v1/auth/",)
 # ...or a signed-in user calls them on their own data (an item of another user is a 404).
-OWN_DATA = ("/api/v1/users/me", "/api/v1/items")
+OWN_DATA = (
+    "/api/v1/users/me",
+    "/api/v1/items",
+)
 
 
 def can(role: str, permission: str) -> bool:
