@@ -13,10 +13,13 @@ import pytest
 from conftest import ROOT
 
 PROVIDER_CHOICES = [[], ["github"]]
-# A colour written out: #abc / #aabbcc(dd), or a CSS colour function.
-COLOUR = re.compile(r"#[0-9a-fA-F]{3,8}\b|\b(?:rgba?|hsla?|hwb|oklch|oklab|lab|lch)\(")
+# A colour written out: #abc / #aabbcc(dd) (not a private name such as #add() or this.#fade.x),
+# or a CSS colour function.
+COLOUR = re.compile(r"#[0-9a-fA-F]{3,8}\b(?!\s*[(=.])|\b(?:rgba?|hsla?|hwb|oklch|oklab|lab|lch)\(")
 # A fenced block of the guide: ```js file=<path> [after=<line>]
-GUIDE_BLOCK = re.compile(r"^```js file=(\S+)(?: after=([^\n]+))?\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+GUIDE_BLOCK = re.compile(
+    r"^```js file=(\S+)(?: after=([^\n]+))?\n(.*?)^```$", re.MULTILINE | re.DOTALL
+)
 
 
 def source_files(project: Path) -> list[Path]:
