@@ -21,4 +21,11 @@ cp -R $public "$site/"
 cp -R node_modules/lit node_modules/lit-html node_modules/lit-element "$site/node_modules/"
 cp -R node_modules/@lit/reactive-element "$site/node_modules/@lit/"
 sed -i "s|/static/dev/|/static/$build/|" "$site/index.html"
+# The service worker precaches every file of the app, so a page added later opens offline too.
+app_files="$(cd "$site" && find src icons manifest.webmanifest -type f | sort | sed 's/.*/"&",/' | tr -d '\n')"
+sed -i "s|^const APP_FILES = \[\];|const APP_FILES = [$app_files];|" "$site/sw.js"
+if ! grep -q '^const APP_FILES = \["' "$site/sw.js"; then
+  echo "build-site.sh: sw.js has no 'const APP_FILES = [];' line to fill in" >&2
+  exit 1
+fi
 echo "$build"

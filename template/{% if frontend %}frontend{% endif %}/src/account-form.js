@@ -1,6 +1,7 @@
 // What the account forms share: their state, a labelled input with the API's message for it, the
 // form's error and success messages, and announcing the signed-in user once a form signed one in.
 import { LitElement, html } from "lit";
+import { Attempt } from "./attempt.js";
 import { formStyles } from "./styles.js";
 
 // Other ways to sign in that optional modules add (a provider's buttons): functions returning a
@@ -43,44 +44,44 @@ export function emailField(message) {
 }
 
 export class AccountForm extends LitElement {
-  static properties = {
-    busy: { state: true },
-    error: { state: true },
-    fieldErrors: { state: true },
-    notice: { state: true },
-  };
+  static properties = { notice: { state: true } };
 
   static styles = formStyles;
 
+  #attempt = new Attempt(this);
+
   constructor() {
     super();
-    this.busy = false;
-    this.error = "";
-    this.fieldErrors = {};
     this.notice = "";
-    // The HTTP status of the last failure (0 offline), for forms that offer a way on.
-    this.errorStatus = null;
   }
 
-  // Runs `work` with the form busy; shows the API's messages on failure, `toFields` naming the
-  // field each belongs to. Resolves to whether the work succeeded.
-  async attempt(work, toFields = (fieldErrors) => fieldErrors) {
-    this.busy = true;
-    this.error = "";
-    this.fieldErrors = {};
+  get busy() {
+    return this.#attempt.busy;
+  }
+
+  get error() {
+    return this.#attempt.error;
+  }
+
+  get fieldErrors() {
+    return this.#attempt.fieldErrors;
+  }
+
+  // The HTTP status of the last failure (0 offline), for forms that offer a way on.
+  get errorStatus() {
+    return this.#attempt.status;
+  }
+
+  // Runs `work` with the form busy and its last message gone; shows the API's messages on
+  // failure, `toFields` naming the field each belongs to. Resolves to whether the work succeeded.
+  attempt(work, toFields) {
     this.notice = "";
-    this.errorStatus = null;
-    try {
-      await work();
-      return true;
-    } catch (error) {
-      this.error = error.message;
-      this.errorStatus = error.status ?? null;
-      this.fieldErrors = toFields(error.fieldErrors ?? {});
-      return false;
-    } finally {
-      this.busy = false;
-    }
+    return this.#attempt.run(work, toFields);
+  }
+
+  // Forgets the last failure's messages.
+  clearError() {
+    this.#attempt.clear();
   }
 
   // Runs `work` (it resolves to the signed-in user) and announces "signed-in".

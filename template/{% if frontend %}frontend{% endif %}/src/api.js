@@ -189,12 +189,15 @@ export const account = {
   },
 };
 
-export const items = {
-  list: (offset = 0, limit = 50) => request(`/items?offset=${offset}&limit=${limit}`),
-  create: (item) => request("/items", { method: "POST", json: item }),
-  update: (id, changes) => request(`/items/${id}`, { method: "PATCH", json: changes }),
-  remove: (id) => request(`/items/${id}`, { method: "DELETE" }),
-};
+// A resource the API lists in pages ({data, count}) and changes one by one at `${path}/{id}`.
+export const resource = (path) => ({
+  list: ({ offset = 0, limit = 20 } = {}) => request(`${path}?offset=${offset}&limit=${limit}`),
+  create: (body) => request(path, { method: "POST", json: body }),
+  update: (id, changes) => request(`${path}/${id}`, { method: "PATCH", json: changes }),
+  remove: (id) => request(`${path}/${id}`, { method: "DELETE" }),
+});
+
+export const items = resource("/items");
 
 // The query string of the set parameters (empty and null ones left out).
 const queryString = (params) =>

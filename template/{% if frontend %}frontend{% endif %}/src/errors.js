@@ -1,6 +1,6 @@
 // What a person reads when the API refuses something: every message a sentence. FastAPI's 422
 // details ({type, loc, msg}) are mapped by the field (loc's last part) and the error's type.
-// The API says the same (backend/app/models.py); the forms show it under new-password fields.
+// The API says the same (backend/app/accounts/models.py); the forms show it under new-password fields.
 export const PASSWORD_RULE =
   "Use at least 8 characters, with letters and at least one digit or symbol.";
 

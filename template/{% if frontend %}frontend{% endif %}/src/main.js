@@ -1,5 +1,9 @@
-// Entry point: define the components, then install the service worker for offline use.
+// Entry point: the colours, the components, then the service worker for offline use.
+import { palette } from "./styles.js";
 import "./components/app-shell.js";
+
+// The palette's custom properties on the page itself, inherited by every component.
+document.adoptedStyleSheets = [...document.adoptedStyleSheets, palette.styleSheet];
 
 // This module is served from /static/<build>/src/main.js: the build names the worker's caches.
 const build = new URL(import.meta.url).pathname.split("/")[2];

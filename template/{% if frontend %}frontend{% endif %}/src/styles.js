@@ -1,5 +1,36 @@
-// Styles shared by the components' shadow roots (each component adds its own in `static styles`).
+// Every colour of the app, and the styles shared by the components' shadow roots (each component
+// adds its own in `static styles`, naming colours only through these custom properties).
 import { css } from "lit";
+
+// The page's custom properties, adopted by the document in main.js; they reach every shadow root.
+export const palette = css`
+  :root {
+    --accent: #4f46e5;
+    --on-accent: #ffffff;
+    --danger: #b91c1c;
+    --success: #047857;
+    --surface: #ffffff;
+    --page: #f5f5f7;
+    --text: #1f2937;
+    --muted: #6b7280;
+    --border: #d1d5db;
+    --warning: #fef3c7;
+    --on-warning: #78350f;
+  }
+  @media (prefers-color-scheme: dark) {
+    :root {
+      --accent: #a5b4fc;
+      --on-accent: #111827;
+      --danger: #fca5a5;
+      --success: #6ee7b7;
+      --surface: #1f2937;
+      --page: #111827;
+      --text: #f3f4f6;
+      --muted: #9ca3af;
+      --border: #4b5563;
+    }
+  }
+`;
 
 export const formStyles = css`
   /* The box around a form spaces it with its padding alone: as much room above as below. */

@@ -1,14 +1,15 @@
 // The admin area: find users, look one up and change what an admin may change (role, active,
-// a new verification link, a forced password reset), and read the audit trail. Members are refused
-// here before any request: the API would answer them 403 anyway.
-import { LitElement, css, html, nothing } from "lit";
+// a new verification link, a forced password reset), and read the audit trail. Only admins see it
+// (src/routes.js): the API would answer members 403 anyway.
+import { LitElement, css, html } from "lit";
 import { admin } from "../api.js";
+import { Attempt } from "../attempt.js";
+import { PagedList } from "../paged-list.js";
 import { StoreController, appStore } from "../store.js";
 import { formStyles } from "../styles.js";
+import "./page-nav.js";
 
-const PAGE_SIZE = 20;
-
-// The backend's event kinds (KINDS in backend/app/core/audit.py; e2e/test_admin.py checks both
+// The backend's event kinds (KINDS in backend/app/audit/__init__.py; e2e/test_admin.py checks both
 // name the same), as this page names them.
 export const AUDIT_KINDS = {
   "auth.sign_in": "Signed in",
@@ -36,34 +37,14 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const formatTime = (iso) =>
   new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 
-// "Previous / 21–40 of 55 / Next" under a paged table.
-function pager({ label, offset, count, onStep }) {
-  if (count <= PAGE_SIZE) return nothing;
-  const last = Math.min(offset + PAGE_SIZE, count);
-  return html`<nav class="pager" aria-label=${label}>
-    <button class="secondary" ?disabled=${offset === 0} @click=${() => onStep(-1)}>
-      Previous
-    </button>
-    <span>${offset + 1}–${last} of ${count}</span>
-    <button class="secondary" ?disabled=${last >= count} @click=${() => onStep(1)}>Next</button>
-  </nav>`;
-}
-
 export class AdminPage extends LitElement {
   static properties = {
     query: { state: true },
-    users: { state: true },
-    usersCount: { state: true },
-    usersOffset: { state: true },
-    usersError: { state: true },
     selected: { state: true },
     notice: { state: true },
-    actionError: { state: true },
-    busy: { state: true },
     auditFilter: { state: true },
-    events: { state: true },
-    eventsCount: { state: true },
-    eventsOffset: { state: true },
+    // A failure outside the lists' reads (opening a user, looking up a filter's email).
+    usersError: { state: true },
     eventsError: { state: true },
   };
 
@@ -117,7 +98,7 @@ export class AdminPage extends LitElement {
         padding: 0.25rem 0.6rem;
       }
       .muted {
-        color: #6b7280;
+        color: var(--muted);
         font-size: 0.85rem;
       }
       .details {
@@ -140,8 +121,7 @@ export class AdminPage extends LitElement {
       dd {
         margin: 0;
       }
-      .actions,
-      .pager {
+      .actions {
         display: flex;
         flex-wrap: wrap;
         align-items: center;
@@ -157,86 +137,47 @@ export class AdminPage extends LitElement {
   #store = new StoreController(this, appStore);
   // id -> email of every user this page has seen, to name the people in audit events.
   #emails = new Map();
+  #users = new PagedList(this, async (page) => {
+    const found = await admin.users({ q: this.query, ...page });
+    this.#remember(found.data);
+    return found;
+  });
+  #events = new PagedList(this, (page) => {
+    const { userId, kind } = this.auditFilter;
+    return admin.auditEvents({ userId, kind, ...page });
+  });
+  #action = new Attempt(this);
 
   constructor() {
     super();
     this.query = "";
-    this.users = [];
-    this.usersCount = 0;
-    this.usersOffset = 0;
-    this.usersError = "";
     this.selected = null;
     this.notice = "";
-    this.actionError = "";
-    this.busy = false;
     this.auditFilter = { userId: "", email: "", kind: "" };
-    this.events = [];
-    this.eventsCount = 0;
-    this.eventsOffset = 0;
+    this.usersError = "";
     this.eventsError = "";
   }
 
-  get #isAdmin() {
-    return this.#store.state.user?.role === "admin";
-  }
-
   connectedCallback() {
-    super.connectedCallback();
-    if (!this.#isAdmin) return;
     const me = this.#store.state.user;
-    this.#emails.set(me.id, me.email);
-    this.loadUsers();
-    this.loadEvents();
+    if (me) this.#emails.set(me.id, me.email);
+    super.connectedCallback();
   }
 
   #remember(users) {
     for (const user of users) this.#emails.set(user.id, user.email);
   }
 
-  async loadUsers() {
-    try {
-      const page = await admin.users({ q: this.query, offset: this.usersOffset, limit: PAGE_SIZE });
-      this.#remember(page.data);
-      this.users = page.data;
-      this.usersCount = page.count;
-      this.usersError = "";
-    } catch (error) {
-      this.usersError = error.message;
-    }
-  }
-
-  async loadEvents() {
-    const { userId, kind } = this.auditFilter;
-    try {
-      const page = await admin.auditEvents({
-        userId,
-        kind,
-        offset: this.eventsOffset,
-        limit: PAGE_SIZE,
-      });
-      this.events = page.data;
-      this.eventsCount = page.count;
-      this.eventsError = "";
-    } catch (error) {
-      this.eventsError = error.message;
-    }
-  }
-
   #search(event) {
     event.preventDefault();
     this.query = new FormData(event.target).get("q").trim();
-    this.usersOffset = 0;
-    this.loadUsers();
-  }
-
-  #usersPage(step) {
-    this.usersOffset = Math.max(0, this.usersOffset + step * PAGE_SIZE);
-    this.loadUsers();
+    this.#users.load(0);
   }
 
   async #open(user) {
     this.notice = "";
-    this.actionError = "";
+    this.#action.clear();
+    this.usersError = "";
     try {
       this.selected = await admin.user(user.id);
       this.#remember([this.selected]);
@@ -250,19 +191,16 @@ export class AdminPage extends LitElement {
   // Runs one action on the selected user: its message (or the API's refusal, such as the 409 for
   // the last admin) is announced; the user, the table and the audit trail are read again.
   async #act(action, success) {
-    this.busy = true;
     this.notice = "";
-    this.actionError = "";
+    let answer = null;
+    if (!(await this.#action.run(async () => (answer = await action())))) return;
+    this.notice = success ?? answer?.detail ?? "Done.";
     try {
-      const answer = await action();
-      this.notice = success ?? answer?.detail ?? "Done.";
       this.selected = await admin.user(this.selected.id);
-      await Promise.all([this.loadUsers(), this.loadEvents()]);
     } catch (error) {
-      this.actionError = error.message;
-    } finally {
-      this.busy = false;
+      this.usersError = error.message;
     }
+    await Promise.all([this.#users.load(), this.#events.load()]);
   }
 
   #setRole(role) {
@@ -292,8 +230,8 @@ export class AdminPage extends LitElement {
 
   #showEventsOf(user) {
     this.auditFilter = { ...this.auditFilter, userId: user.id, email: user.email };
-    this.eventsOffset = 0;
-    this.loadEvents();
+    this.eventsError = "";
+    this.#events.load(0);
   }
 
   // The user filter takes an email (looked up) or a user id.
@@ -302,12 +240,13 @@ export class AdminPage extends LitElement {
     const data = new FormData(event.target);
     const who = data.get("user").trim();
     const kind = data.get("kind");
+    this.eventsError = "";
     let userId = "";
     if (UUID.test(who)) {
       userId = who;
     } else if (who) {
       try {
-        const found = await admin.users({ q: who, limit: PAGE_SIZE });
+        const found = await admin.users({ q: who, limit: this.#users.pageSize });
         this.#remember(found.data);
         const email = who.toLowerCase();
         userId = found.data.find((user) => user.email.toLowerCase() === email)?.id ?? "";
@@ -321,13 +260,7 @@ export class AdminPage extends LitElement {
       }
     }
     this.auditFilter = { userId, email: who, kind };
-    this.eventsOffset = 0;
-    this.loadEvents();
-  }
-
-  #eventsPage(step) {
-    this.eventsOffset = Math.max(0, this.eventsOffset + step * PAGE_SIZE);
-    this.loadEvents();
+    this.#events.load(0);
   }
 
   #who(id) {
@@ -336,10 +269,12 @@ export class AdminPage extends LitElement {
   }
 
   #usersSection() {
-    const one = this.usersCount === 1;
+    const users = this.#users;
+    const one = users.count === 1;
     const found = this.query
-      ? `${this.usersCount} ${one ? "user matches" : "users match"} “${this.query}”`
-      : `${this.usersCount} ${one ? "user" : "users"}`;
+      ? `${users.count} ${one ? "user matches" : "users match"} “${this.query}”`
+      : `${users.count} ${one ? "user" : "users"}`;
+    const error = users.error || this.usersError;
     return html`<section aria-labelledby="users-heading">
       <h3 id="users-heading">Users</h3>
       <form class="filters" role="search" @submit=${this.#search}>
@@ -349,7 +284,7 @@ export class AdminPage extends LitElement {
         </label>
         <button type="submit">Search</button>
       </form>
-      ${this.usersError ? html`<p class="form-error" role="alert">${this.usersError}</p>` : ""}
+      ${error ? html`<p class="form-error" role="alert">${error}</p>` : ""}
       <p role="status" class="muted">${found}</p>
       <div class="scroll" tabindex="0" role="region" aria-label="Users table">
         <table>
@@ -363,7 +298,7 @@ export class AdminPage extends LitElement {
             </tr>
           </thead>
           <tbody>
-            ${this.users.map(
+            ${users.rows.map(
               (user) => html`<tr>
                 <th scope="row">${user.email}</th>
                 <td>${user.full_name ?? ""}</td>
@@ -383,12 +318,7 @@ export class AdminPage extends LitElement {
           </tbody>
         </table>
       </div>
-      ${pager({
-        label: "Pages of users",
-        offset: this.usersOffset,
-        count: this.usersCount,
-        onStep: (step) => this.#usersPage(step),
-      })}
+      <page-nav .list=${users} label="Pages of users"></page-nav>
       ${this.selected ? this.#details(this.selected) : ""}
     </section>`;
   }
@@ -414,30 +344,30 @@ export class AdminPage extends LitElement {
       <div class="actions">
         ${
           user.role === "admin"
-            ? html`<button ?disabled=${this.busy} @click=${() => this.#setRole("member")}>
+            ? html`<button ?disabled=${this.#action.busy} @click=${() => this.#setRole("member")}>
                 Make member
               </button>`
-            : html`<button ?disabled=${this.busy} @click=${() => this.#setRole("admin")}>
+            : html`<button ?disabled=${this.#action.busy} @click=${() => this.#setRole("admin")}>
                 Make admin
               </button>`
         }
         ${
           user.is_active
-            ? html`<button ?disabled=${this.busy} @click=${() => this.#setActive(false)}>
+            ? html`<button ?disabled=${this.#action.busy} @click=${() => this.#setActive(false)}>
                 Deactivate
               </button>`
-            : html`<button ?disabled=${this.busy} @click=${() => this.#setActive(true)}>
+            : html`<button ?disabled=${this.#action.busy} @click=${() => this.#setActive(true)}>
                 Reactivate
               </button>`
         }
         ${
           user.email_verified
             ? ""
-            : html`<button ?disabled=${this.busy} @click=${this.#resendVerification}>
+            : html`<button ?disabled=${this.#action.busy} @click=${this.#resendVerification}>
                 Resend verification
               </button>`
         }
-        <button ?disabled=${this.busy} @click=${this.#forcePasswordReset}>
+        <button ?disabled=${this.#action.busy} @click=${this.#forcePasswordReset}>
           Force password reset
         </button>
         <button class="secondary" @click=${() => this.#showEventsOf(user)}>
@@ -446,13 +376,19 @@ export class AdminPage extends LitElement {
         <button class="secondary" @click=${() => (this.selected = null)}>Close</button>
       </div>
       <p class="notice" role="status">${this.notice}</p>
-      ${this.actionError ? html`<p class="form-error" role="alert">${this.actionError}</p>` : ""}
+      ${
+        this.#action.error
+          ? html`<p class="form-error" role="alert">${this.#action.error}</p>`
+          : ""
+      }
     </section>`;
   }
 
   #auditSection() {
     const { email, kind } = this.auditFilter;
-    const events = `${this.eventsCount} ${this.eventsCount === 1 ? "event" : "events"}`;
+    const events = this.#events;
+    const counted = `${events.count} ${events.count === 1 ? "event" : "events"}`;
+    const error = events.error || this.eventsError;
     return html`<section aria-labelledby="audit-heading">
       <h3 id="audit-heading">Audit trail</h3>
       <form class="filters audit" @submit=${this.#filterEvents}>
@@ -472,8 +408,8 @@ export class AdminPage extends LitElement {
         </label>
         <button type="submit">Filter</button>
       </form>
-      ${this.eventsError ? html`<p class="form-error" role="alert">${this.eventsError}</p>` : ""}
-      <p role="status" class="muted">${events}${email ? ` by or about ${email}` : ""}</p>
+      ${error ? html`<p class="form-error" role="alert">${error}</p>` : ""}
+      <p role="status" class="muted">${counted}${email ? ` by or about ${email}` : ""}</p>
       <div class="scroll" tabindex="0" role="region" aria-label="Audit events table">
         <table>
           <thead>
@@ -486,7 +422,7 @@ export class AdminPage extends LitElement {
             </tr>
           </thead>
           <tbody>
-            ${this.events.map(
+            ${events.rows.map(
               (event) => html`<tr>
                 <td class="when">${formatTime(event.at)}</td>
                 <td>
@@ -512,21 +448,11 @@ export class AdminPage extends LitElement {
           </tbody>
         </table>
       </div>
-      ${pager({
-        label: "Pages of audit events",
-        offset: this.eventsOffset,
-        count: this.eventsCount,
-        onStep: (step) => this.#eventsPage(step),
-      })}
+      <page-nav .list=${events} label="Pages of audit events"></page-nav>
     </section>`;
   }
 
   render() {
-    if (!this.#isAdmin) {
-      return html`<h2>Admin</h2>
-        <p role="alert">You do not have access to this page.</p>
-        <p><a href="/">Back to the app</a></p>`;
-    }
     return html`<h2>Admin</h2>
       ${this.#usersSection()} ${this.#auditSection()}`;
   }

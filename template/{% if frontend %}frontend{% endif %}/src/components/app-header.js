@@ -1,5 +1,6 @@
-// The top bar: the product name, and who is signed in with a way out (or the ways in, the page
-// you are on marked).
+// The top bar: the product name, the links the shell gives it (the pages in src/routes.js with a
+// `nav` label that this visitor may open; the page you are on marked) and who is signed in, with a
+// way out.
 import { LitElement, css, html, nothing } from "lit";
 
 export class AppHeader extends LitElement {
@@ -7,6 +8,7 @@ export class AppHeader extends LitElement {
     appName: {},
     path: {},
     user: { attribute: false },
+    links: { attribute: false },
   };
 
   static styles = css`
@@ -54,14 +56,18 @@ export class AppHeader extends LitElement {
     this.appName = "";
     this.path = "";
     this.user = null;
+    this.links = [];
   }
 
   #signOut() {
     this.dispatchEvent(new CustomEvent("sign-out", { bubbles: true, composed: true }));
   }
 
-  #link(path, label) {
-    return html`<a href=${path} aria-current=${path === this.path ? "page" : nothing}>${label}</a>`;
+  #links() {
+    return this.links.map(
+      ({ path, nav }) =>
+        html`<a href=${path} aria-current=${path === this.path ? "page" : nothing}>${nav}</a>`,
+    );
   }
 
   render() {
@@ -71,14 +77,11 @@ export class AppHeader extends LitElement {
         ${
           this.user
             ? html`<div class="who">
-                ${this.user.role === "admin" ? this.#link("/admin", "Admin") : nothing}
                 <span data-testid="signed-in-as">${this.user.full_name || this.user.email}</span>
-                ${this.#link("/items", "Items")} ${this.#link("/account", "Account")}
+                ${this.#links()}
                 <button @click=${this.#signOut}>Sign out</button>
               </div>`
-            : html`<nav class="who">
-                ${this.#link("/login", "Sign in")} ${this.#link("/register", "Register")}
-              </nav>`
+            : html`<nav class="who">${this.#links()}</nav>`
         }
       </header>
     `;

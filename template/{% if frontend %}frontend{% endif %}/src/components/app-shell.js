@@ -1,40 +1,20 @@
-// The application shell: the header, the offline banner and the page the URL names.
+// The application shell: the header, the offline banner and the page the URL names (src/routes.js).
 import { LitElement, css, html } from "lit";
 import { restoreSession, signOut } from "../api.js";
+import { HOME, routeOf, routes } from "../routes.js";
 import { StoreController, appStore } from "../store.js";
 import "./app-header.js";
 import "./offline-banner.js";
-import "./login-form.js";
-import "./register-form.js";
-import "./items-page.js";
 
-// Pages optional modules add, by path prefix (a provider's sign-in callback): functions of the
-// shell's signed-in handler returning the page; shown signed in or not.
-export const extraPages = new Map();
-
-// path -> who may see the page: "guest" (signed out), "user" (signed in) or "anyone". The links
-// in the API's emails open /verify-email and /reset-password (nginx serves index.html for both).
-const ROUTES = {
-  "/login": "guest",
-  "/register": "guest",
-  "/forgot-password": "guest",
-  "/reset-password": "anyone",
-  "/verify-email": "anyone",
-  "/items": "user",
-  "/account": "user",
-  "/admin": "user",
-};
-
-// Pages few visits open load when first shown, so the first visit downloads less (sw.js still
-// precaches them for offline use).
-const LATER_PAGES = {
-  "/forgot-password": () => import("./forgot-password.js"),
-  "/reset-password": () => import("./reset-password.js"),
-  "/verify-email": () => import("./verify-email.js"),
-  "/account": () => import("./account-page.js"),
-  // The page itself refuses members: no admin data is asked for until the role says admin.
-  "/admin": () => import("./admin-page.js"),
-};
+// Who may open a route: "open", or where else the shell sends them, or "refused" (shown a note).
+function access(route, user) {
+  if (route.who === "guest" && user) return HOME.signedIn;
+  if (route.who === "user" || route.who === "admin") {
+    if (!user) return HOME.signedOut;
+    if (route.who === "admin" && user.role !== "admin") return "refused";
+  }
+  return "open";
+}
 
 export class AppShell extends LitElement {
   static properties = {
@@ -81,12 +61,17 @@ export class AppShell extends LitElement {
     super();
     this.appName = "";
     this.path = location.pathname;
+    // Pages announce these with bubbling events: a sign-in finished, the session ended.
+    this.addEventListener("signed-in", (event) => this.#onSignedIn(event));
+    this.addEventListener("session-ended", (event) => this.#onSessionEnded(event));
   }
 
   connectedCallback() {
     super.connectedCallback();
     addEventListener("popstate", this.#onPopState);
     this.addEventListener("click", this.#onLinkClick);
+    // The page the address names starts loading while the saved session is restored.
+    routeOf(this.path)?.load().catch(() => null);
     restoreSession()
       .then((user) => appStore.set({ user, ready: true }))
       .catch(() => appStore.set({ user: null, ready: true }));
@@ -116,20 +101,13 @@ export class AppShell extends LitElement {
     this.path = location.pathname;
   }
 
-  // The page to show: unknown paths and guarded pages lead somewhere sensible.
+  // The path to show: unknown paths and guarded pages lead somewhere sensible.
   #resolve() {
     const { user } = this.#store.state;
-    const home = user ? "/items" : "/login";
-    if (this.#extraPage()) return this.path;
-    if (this.path === "/" || !(this.path in ROUTES)) return home;
-    if (ROUTES[this.path] === "user" && !user) return "/login";
-    if (ROUTES[this.path] === "guest" && user) return "/items";
-    return this.path;
-  }
-
-  #extraPage() {
-    const prefix = [...extraPages.keys()].find((start) => this.path.startsWith(start));
-    return prefix && extraPages.get(prefix);
+    const route = routeOf(this.path);
+    if (!route) return user ? HOME.signedIn : HOME.signedOut;
+    const answer = access(route, user);
+    return answer === "open" || answer === "refused" ? this.path : answer;
   }
 
   willUpdate() {
@@ -139,73 +117,63 @@ export class AppShell extends LitElement {
       history.replaceState(null, "", target);
       this.path = target;
     }
-    if (this.path !== this.#pageLoaded) {
-      this.#pageLoaded = this.path;
+    const route = routeOf(this.path);
+    if (route !== this.#pageLoaded && access(route, this.#store.state.user) === "open") {
+      this.#pageLoaded = route;
       this.pageError = false;
       // The page's element upgrades itself once its module has run.
-      LATER_PAGES[this.path]?.().catch(() => (this.pageError = true));
+      route.load().catch(() => (this.pageError = true));
     }
   }
 
   async #onSignOut() {
     await signOut();
     appStore.set({ user: null });
-    this.navigate("/login");
+    this.navigate(HOME.signedOut);
   }
 
-  // The account page ended every session (or the account): say so on the sign-in page.
+  // A page ended every session (or the account): say so on the sign-in page.
   #onSessionEnded(event) {
     appStore.set({ user: null });
-    this.navigate("/login");
+    this.navigate(HOME.signedOut);
     appStore.set({ notice: event.detail.notice });
   }
 
   #onSignedIn(event) {
     appStore.set({ user: event.detail.user });
-    this.navigate("/items");
+    this.navigate(HOME.signedIn);
   }
 
-  #page() {
+  #page(route) {
+    if (access(route, this.#store.state.user) === "refused") {
+      return html`<p role="alert">You do not have access to this page.</p>
+        <p><a href="/">Back to the app</a></p>`;
+    }
     if (this.pageError) {
       return html`<p role="alert">
         This page could not load. Check your connection, then reload.
       </p>`;
     }
-    switch (this.path) {
-      case "/login":
-        return html`<login-form @signed-in=${this.#onSignedIn}></login-form>`;
-      case "/register":
-        return html`<register-form @signed-in=${this.#onSignedIn}></register-form>`;
-      case "/forgot-password":
-        return html`<forgot-password></forgot-password>`;
-      case "/reset-password":
-        return html`<reset-password></reset-password>`;
-      case "/verify-email":
-        return html`<verify-email></verify-email>`;
-      case "/items":
-        return html`<items-page></items-page>`;
-      case "/account":
-        return html`<account-page @session-ended=${this.#onSessionEnded}></account-page>`;
-      case "/admin":
-        return html`<admin-page></admin-page>`;
-      default:
-        return this.#extraPage()?.((event) => this.#onSignedIn(event)) ?? html``;
-    }
+    return route.render();
   }
 
   render() {
     const { user, online, ready, notice } = this.#store.state;
+    const route = routeOf(this.path);
+    // The header links to the pages this user may open.
+    const links = routes.filter((page) => page.nav && access(page, user) === "open");
     return html`
       <app-header
         .appName=${this.appName}
         .path=${this.path}
         .user=${user}
+        .links=${links}
         @sign-out=${this.#onSignOut}
       ></app-header>
       <offline-banner ?hidden=${online}></offline-banner>
-      <main class=${this.path === "/admin" && user?.role === "admin" ? "wide" : ""}>
+      <main class=${route?.wide && access(route, user) === "open" ? "wide" : ""}>
         <p class="notice" role="status">${notice}</p>
-        <div class="card">${ready ? this.#page() : html`<p>Loading…</p>`}</div>
+        <div class="card">${ready && route ? this.#page(route) : html`<p>Loading…</p>`}</div>
       </main>
     `;
   }

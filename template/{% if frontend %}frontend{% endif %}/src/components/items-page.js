@@ -1,21 +1,14 @@
 // The signed-in user's items: list them, add one, edit or delete each.
 import { LitElement, css, html } from "lit";
 import { items } from "../api.js";
+import { Attempt } from "../attempt.js";
+import { PagedList } from "../paged-list.js";
 import { formStyles } from "../styles.js";
 import "./item-form.js";
-
-const PAGE_SIZE = 20;
+import "./page-nav.js";
 
 export class ItemsPage extends LitElement {
-  static properties = {
-    list: { state: true },
-    total: { state: true },
-    offset: { state: true },
-    editingId: { state: true },
-    errors: { state: true },
-    busy: { state: true },
-    loadError: { state: true },
-  };
+  static properties = { editingId: { state: true } };
 
   static styles = [
     formStyles,
@@ -23,6 +16,7 @@ export class ItemsPage extends LitElement {
       ul {
         list-style: none;
         padding: 0;
+        margin-bottom: 0;
         display: grid;
         gap: 0.75rem;
       }
@@ -44,88 +38,62 @@ export class ItemsPage extends LitElement {
       li p {
         margin: 0.25rem 0 0;
       }
-      .row-actions,
-      nav {
+      .row-actions {
         display: flex;
         gap: 0.5rem;
       }
       .empty {
-        color: #6b7280;
+        color: var(--muted);
+        margin-bottom: 0;
       }
     `,
   ];
 
+  #list = new PagedList(this, items.list);
+  #adding = new Attempt(this);
+  // A change to one item (an edit or a delete): its messages show on that item.
+  #changing = new Attempt(this);
+  #changingId = null;
+
   constructor() {
     super();
-    this.list = [];
-    this.total = 0;
-    this.offset = 0;
     this.editingId = null;
-    this.errors = {};
-    this.busy = false;
-    this.loadError = "";
   }
 
-  connectedCallback() {
-    super.connectedCallback();
-    this.load();
-  }
-
-  async load() {
-    try {
-      const page = await items.list(this.offset, PAGE_SIZE);
-      this.list = page.data;
-      this.total = page.count;
-      this.loadError = "";
-    } catch (error) {
-      this.loadError = error.message;
-    }
-  }
-
-  // Runs one change against the API; its errors go next to the form that caused them.
-  async #change(action, errorKey) {
-    this.busy = true;
-    try {
-      await action();
-      this.errors = {};
-      this.editingId = null;
-      await this.load();
-    } catch (error) {
-      this.errors = { [errorKey]: { form: error.message, ...error.fieldErrors } };
-    } finally {
-      this.busy = false;
-    }
-  }
-
-  #create(event) {
+  async #create(event) {
     const form = event.target;
-    this.#change(async () => {
-      await items.create(event.detail);
+    if (await this.#adding.run(() => items.create(event.detail))) {
       form.reset();
-    }, "new");
+      await this.#list.load();
+    }
   }
 
-  #update(item, event) {
-    this.#change(() => items.update(item.id, event.detail), item.id);
+  async #change(item, work) {
+    this.#changingId = item.id;
+    if (await this.#changing.run(work)) {
+      this.editingId = null;
+      await this.#list.load();
+    }
+  }
+
+  #edit(item) {
+    this.#changing.clear();
+    this.editingId = item.id;
   }
 
   #delete(item) {
-    if (confirm(`Delete "${item.title}"?`)) this.#change(() => items.remove(item.id), item.id);
-  }
-
-  #page(step) {
-    this.offset = Math.max(0, this.offset + step * PAGE_SIZE);
-    this.load();
+    if (confirm(`Delete "${item.title}"?`)) this.#change(item, () => items.remove(item.id));
   }
 
   #row(item) {
+    const errors = item.id === this.#changingId ? this.#changing.errors : {};
     if (item.id === this.editingId) {
       return html`<li>
         <item-form
           .item=${item}
-          .errors=${this.errors[item.id]}
-          ?busy=${this.busy}
-          @save=${(event) => this.#update(item, event)}
+          .errors=${errors}
+          ?busy=${this.#changing.busy}
+          @save=${(event) => this.#change(item, () => items.update(item.id, event.detail))}
           @cancel=${() => (this.editingId = null)}
         ></item-form>
       </li>`;
@@ -134,52 +102,34 @@ export class ItemsPage extends LitElement {
       <header>
         <h3>${item.title}</h3>
         <div class="row-actions">
-          <button class="secondary" @click=${() => (this.editingId = item.id)}>Edit</button>
+          <button class="secondary" @click=${() => this.#edit(item)}>Edit</button>
           <button class="secondary" @click=${() => this.#delete(item)}>Delete</button>
         </div>
       </header>
       ${item.description ? html`<p>${item.description}</p>` : ""}
-      ${this.errors[item.id]?.form ? html`<p class="form-error" role="alert">${this.errors[item.id].form}</p>` : ""}
+      ${errors.form ? html`<p class="form-error" role="alert">${errors.form}</p>` : ""}
     </li>`;
   }
 
   render() {
+    const list = this.#list;
     return html`
       <h2>Your items</h2>
       <item-form
         submit-label="Add item"
-        .errors=${this.errors.new}
-        ?busy=${this.busy}
+        .errors=${this.#adding.errors}
+        ?busy=${this.#adding.busy}
         @save=${this.#create}
       ></item-form>
-      ${this.loadError ? html`<p class="form-error" role="alert">${this.loadError}</p>` : ""}
+      ${list.error ? html`<p class="form-error" role="alert">${list.error}</p>` : ""}
       ${
-        this.list.length
+        list.rows.length
           ? html`<ul>
-              ${this.list.map((item) => this.#row(item))}
+              ${list.rows.map((item) => this.#row(item))}
             </ul>`
           : html`<p class="empty">No items yet.</p>`
       }
-      ${
-        this.total > PAGE_SIZE
-          ? html`<nav>
-              <button
-                class="secondary"
-                ?disabled=${this.offset === 0}
-                @click=${() => this.#page(-1)}
-              >
-                Previous
-              </button>
-              <button
-                class="secondary"
-                ?disabled=${this.offset + PAGE_SIZE >= this.total}
-                @click=${() => this.#page(1)}
-              >
-                Next
-              </button>
-            </nav>`
-          : ""
-      }
+      <page-nav .list=${list} label="Pages of items"></page-nav>
     `;
   }
 }

@@ -5,8 +5,8 @@ export class OfflineBanner extends LitElement {
   static styles = css`
     :host {
       display: block;
-      background: #fef3c7;
-      color: #78350f;
+      background: var(--warning);
+      color: var(--on-warning);
       padding: 0.5rem 1rem;
       text-align: center;
     }

@@ -30,7 +30,7 @@ export class RegisterForm extends AccountForm {
       return signIn(details.email, details.password);
     });
     if (registered && [401, 403].includes(this.errorStatus)) {
-      this.error = "";
+      this.clearError();
       this.inbox = details.email;
     }
   }

@@ -6,45 +6,19 @@ const SHELL_CACHE = `shell-${BUILD}`;
 // Cleared on sign-out by the page (src/api.js), since it holds one user's data.
 const API_CACHE = "api-v1";
 
-// Everything the first page load fetches, so that a reload works offline.
-const SHELL = [
-  "/",
-  ...[
-    "src/base.css",
-    "src/main.js",
-    "src/api.js",
-    "src/store.js",
-    "src/styles.js",
-    "src/errors.js",
-    "src/account-form.js",
-    "src/components/app-shell.js",
-    "src/components/app-header.js",
-    "src/components/offline-banner.js",
-    "src/components/login-form.js",
-    "src/components/register-form.js",
-    "src/components/items-page.js",
-    "src/components/item-form.js",
-    "src/components/forgot-password.js",
-    "src/components/reset-password.js",
-    "src/components/verify-email.js",
-    "src/components/account-page.js",
-{%- if sign_in_with %}
-    "src/sign-in-providers.js",
-    "src/components/oauth-buttons.js",
-    "src/components/oauth-callback.js",
-    "src/components/sign-in-methods.js",
-{%- endif %}
-    "manifest.webmanifest",
-    "icons/icon.svg",
-    "icons/icon-192.png",
-    "node_modules/lit/index.js",
-    "node_modules/lit-element/lit-element.js",
-    "node_modules/lit-html/lit-html.js",
-    "node_modules/lit-html/is-server.js",
-    "node_modules/@lit/reactive-element/reactive-element.js",
-    "node_modules/@lit/reactive-element/css-tag.js",
-  ].map((path) => STATIC_ROOT + path),
+// Every file of the app (src/, icons/, the manifest), so that any page opens offline: build-site.sh
+// writes the list in when it builds the site.
+const APP_FILES = [];
+// The Lit modules the import map in index.html points at, and those they import.
+const LIT_FILES = [
+  "node_modules/lit/index.js",
+  "node_modules/lit-element/lit-element.js",
+  "node_modules/lit-html/lit-html.js",
+  "node_modules/lit-html/is-server.js",
+  "node_modules/@lit/reactive-element/reactive-element.js",
+  "node_modules/@lit/reactive-element/css-tag.js",
 ];
+const SHELL = ["/", ...[...APP_FILES, ...LIT_FILES].map((path) => STATIC_ROOT + path)];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
