@@ -47,9 +47,9 @@ BENCH_ACCOUNT = "user-000000@loadtest.example.com"
 BENCH_PASSWORD = "Loadtest-password-1"  # the seeded throwaway accounts' password
 # wrk sends one token as fast as it can: far above a person's API limit, which is not under test.
 BENCH_ENV = {"RATE_LIMIT__API_PER_MINUTE": "100000000"}
-# The template before issue 19 (cache hits from each worker's memory): measured in the same run,
-# so the CPU per cached hit has a before and an after from one machine.
-BEFORE_REF = "bf30d41"
+# The last commit before the domain layout and the cache declarations (issue 31; 0.2.0): measured
+# in the same run, so the CPU per cached hit has a before and an after from one machine.
+BEFORE_REF = "1d05da3"
 POOL_TIMEOUT_LOG = "Database pool exhausted"
 
 # Counts responses by status in every wrk thread; done() adds them up and prints one JSON line.
