@@ -37,10 +37,11 @@ KUBERNETES_VERSION = "1.31.0"
 # A generated ConfigMap's name as kustomize writes it: the generator's name, a hash of the content.
 KUSTOMIZE_HASHED = re.compile(r"(.+?)(?:-[a-z0-9]{10})?")
 # In k8s/ but not in kustomization.yaml: kustomize's own file, the ArgoCD Applications and the
-# ClusterIssuer (applied once by hand), and the Secret's example (never applied).
+# ClusterIssuer (applied once by hand), the Secret's example (never applied) and ingress-nginx's
+# Helm values.
 NOT_KUSTOMIZED = {
     "kustomization.yaml", "argocd-application.yaml", "argocd-monitoring.yaml",
-    "cluster-issuer.yaml", "secret.example.yaml",
+    "cluster-issuer.yaml", "secret.example.yaml", "ingress-nginx-values.yaml",
 }  # fmt: skip
 NOT_PROJECT_FILES = {".git", ".venv", "node_modules", "__pycache__"}
 SHELL_SHEBANG = re.compile(rb"^#!\s*(/usr/bin/env\s+)?(/bin/|/usr/bin/)?(ba)?sh\b")
