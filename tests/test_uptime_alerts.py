@@ -1,7 +1,7 @@
-"""Issue 29 item 15: nothing alerted when the site was down. The mvp tier probes its public URL
-through the front door with the blackbox exporter (SiteDown), and every hosted tier has a
-Watchdog, an always-firing alert that Alertmanager sends only to the heartbeat URL: the external
-service that pages when it stops. Checked with the real promtool, amtool and blackbox_exporter."""
+"""Issue 29 item 15: nothing alerted when the site was down. mvp and growth probe their public URL
+through the front door with the blackbox exporter (SiteDown) and have a Watchdog, an
+always-firing alert that Alertmanager sends only to the heartbeat URL: the external service that
+pages when it stops. Checked with the real promtool, amtool and blackbox_exporter."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def names_under_test(monitoring) -> set[str]:
 @pytest.mark.parametrize("tier", ["mvp", "growth"])
 def test_the_uptime_alerts_exist_and_their_promtool_tests_pass(render, tier) -> None:
     monitoring = render(tier=tier) / "monitoring"
-    expected = {"Watchdog"} | ({"SiteDown", "FrontDoorProbeMissing"} if tier == "mvp" else set())
+    expected = {"Watchdog", "SiteDown", "FrontDoorProbeMissing"}
     assert expected <= rule_names(monitoring)
     assert expected <= names_under_test(monitoring)
     tests = sorted(str(path) for path in (monitoring / "tests").glob("*.yml"))
@@ -165,3 +165,21 @@ def test_the_front_door_probe_fails_when_the_site_does(render) -> None:
 def test_the_probe_is_in_the_droplet_budget() -> None:
     limits = TIERS["mvp"]["memory_limits_mb"]
     assert limits["blackbox_exporter"] >= 19 * 1.25  # its measured peak plus a quarter
+
+
+def test_growth_probes_the_same_way_from_its_own_exporter(render) -> None:
+    """growth's exporter is a chart ArgoCD installs: its module is mvp's, and Prometheus's
+    front-door job reaches it by the name the chart's values give its Service."""
+    mvp = yaml.safe_load((render(tier="mvp") / "monitoring" / "blackbox.yml").read_text())
+    growth = render(tier="growth")
+    application = yaml.safe_load(
+        (growth / "monitoring" / "argocd" / "blackbox-exporter.yaml").read_text()
+    )
+    chart = application["spec"]["source"]["helm"]["valuesObject"]
+    assert chart["config"] == mvp
+    config = yaml.safe_load((growth / "monitoring" / "prometheus.yml").read_text())
+    job = next(j for j in config["scrape_configs"] if j["job_name"] == "front-door")
+    host, port = job["relabel_configs"][-1]["replacement"].split(":")
+    assert (host, int(port)) == (chart["fullnameOverride"], chart["service"]["port"])
+    assert application["spec"]["destination"]["namespace"] == "monitoring"
+    assert job["params"]["module"][0] in chart["config"]["modules"]
