@@ -388,6 +388,8 @@ def live_prometheus(session: nox.Session, project: Path) -> None:
     from tests.variant_checks.common import REDIS_URL, free_port, fresh_database
     from tests.variants import REDIS_DATABASES
 
+    if shutil.which("prometheus-blackbox-exporter") is None:
+        session.error("the monitoring session needs Debian's prometheus-blackbox-exporter package")
     tmp = Path(session.create_tmp())
     with live_api.running(
         session,
