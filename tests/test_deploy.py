@@ -429,9 +429,14 @@ def test_growth_limits_see_the_visitor_not_the_cloudflare_edge(render, tmp_path,
     values = yaml.safe_load((project / "k8s" / "ingress-nginx-values.yaml").read_text())
     annotations = values["controller"]["service"]["annotations"]
     assert annotations["service.beta.kubernetes.io/do-loadbalancer-enable-proxy-protocol"] == "true"
+    # Pods that reach the load balancer by its IP would skip it (no PROXY header): a name instead.
+    domain = yaml.safe_load((project / ".copier-answers.yml").read_text())["domain"]
+    assert annotations["service.beta.kubernetes.io/do-loadbalancer-hostname"] == domain
     config = values["controller"]["config"]
     for key in ("use-proxy-protocol", "use-forwarded-headers", "compute-full-forwarded-for"):
         assert config[key] == "true", key
+    setup = (project / "docs" / "operations.md").read_text()
+    assert "-f k8s/ingress-nginx-values.yaml" in setup
     api_config = (project / "k8s" / "api-config.env").read_text()
     allowed = re.search(r"^FORWARDED_ALLOW_IPS=(\S+)$", api_config, re.M)[1]
     cases = {
