@@ -217,7 +217,8 @@ def backups(session: nox.Session) -> None:
 
 @nox.session(tags=SUITE)
 def monitoring(session: nox.Session) -> None:
-    """Prometheus (Debian's) scraping a running mvp API: target up, cache-hit ratio evaluates."""
+    """Prometheus (Debian's) scraping a running mvp API: target up, cache-hit ratio evaluates, and
+    the front-door job's probe of /health/ready through Debian's blackbox exporter succeeds."""
     install_group(session, "render")
     project = render(session, "nf-monitoring", tier="mvp")
     infra.live_prometheus(session, project)

@@ -189,6 +189,7 @@ class ContextUpdater(ContextHook):
         context["copier_command"] = COPIER_COMMAND
         context["security_headers"] = load_shared()["security_headers"]
         context["loadtest"] = load_shared()["loadtest"]
+        context["cloudflare"] = load_shared()["cloudflare"]
         context["app_secrets"] = app_secrets
         # The hook also runs while questions are asked, before `tier` has an answer.
         tier = context.get("tier")

@@ -3,7 +3,8 @@
 The app reads its settings from the environment (backend/app/core/config.py's Settings, nested
 ones as OUTER__INNER, and the OpenTelemetry SDK's own OTEL_* variables). Production sets them:
 
-- growth: the Secret (k8s/secret.example.yaml lists its keys) and the ConfigMap api-config;
+- growth: the Secret (k8s/secret.example.yaml lists its keys) and the ConfigMap api-config
+  (kustomization.yaml's configMapGenerator makes it from k8s/api-config.env);
 - mvp: the droplet's .env (made from .env.example).
 
 Each such variable that the app reads must reach the API and the job worker: on growth through
@@ -72,12 +73,26 @@ def _k8s_documents(project: Path, name: str) -> list[dict]:
     return [doc for doc in yaml.safe_load_all((project / name).read_text()) if doc]
 
 
+def _k8s_config_maps(project: Path) -> dict[str, set[str]]:
+    """The keys of each ConfigMap k8s/kustomization.yaml generates from env files (NAME=value
+    lines; `#` lines are comments), by the name the manifests use (kustomize adds the hash)."""
+    kustomization = yaml.safe_load((project / "k8s" / "kustomization.yaml").read_text())
+    config_maps = {}
+    for generator in kustomization.get("configMapGenerator", []):
+        lines = [
+            line.strip()
+            for env_file in generator.get("envs", [])
+            for line in (project / "k8s" / env_file).read_text().splitlines()
+        ]
+        config_maps[generator["name"]] = {
+            line.split("=", 1)[0] for line in lines if line and not line.startswith("#")
+        }
+    return config_maps
+
+
 def _k8s_delivered(project: Path, manifest: str) -> set[str]:
     """What the one container of `manifest`'s workload gets in its environment."""
-    config_maps = {
-        doc["metadata"]["name"]: set(doc.get("data", {}))
-        for doc in _k8s_documents(project, "k8s/configmap.yaml")
-    }
+    config_maps = _k8s_config_maps(project)
     secrets = {
         doc["metadata"]["name"]: set(doc.get("stringData", {}))
         for doc in _k8s_documents(project, "k8s/secret.example.yaml")
@@ -97,13 +112,8 @@ def _k8s_delivered(project: Path, manifest: str) -> set[str]:
 
 
 def _growth_production(project: Path) -> set[str]:
-    config = next(
-        doc
-        for doc in _k8s_documents(project, "k8s/configmap.yaml")
-        if doc["metadata"]["name"] == "api-config"
-    )
     secret = _k8s_documents(project, "k8s/secret.example.yaml")[0]
-    return set(config["data"]) | set(secret["stringData"])
+    return _k8s_config_maps(project)["api-config"] | set(secret["stringData"])
 
 
 def _compose_services(project: Path) -> dict:

@@ -372,3 +372,90 @@ def test_the_copied_configuration_is_mounted_by_folder(render) -> None:
             path = project / source
             if source[2:].split("/")[0] in copied:
                 assert path.is_dir(), f"{name} mounts the single file {source}"
+
+
+# --- the visitor's address behind growth's proxies (issue 29) ------------------------------------
+
+CLOUDFLARE_EDGE = "173.245.48.10"  # in Cloudflare's 173.245.48.0/20
+VISITOR = "198.51.100.23"
+ELSEWHERE = "203.0.113.66"  # someone who reaches the load balancer without Cloudflare
+ECHO_CLIENT_APP = '''
+async def app(scope, receive, send):
+    """Answers with the client address uvicorn gave the request, which the API's limits use."""
+    body = scope["client"][0].encode()
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": body})
+'''
+
+
+@contextlib.contextmanager
+def running_uvicorn(tmp_path, forwarded_allow_ips: str):
+    """uvicorn as `python -m app` runs it in the API image (proxy headers on, FORWARDED_ALLOW_IPS
+    from the environment), serving an app that echoes the client address; yields host:port."""
+    (tmp_path / "echo_client.py").write_text(ECHO_CLIENT_APP)
+    port = free_port()
+    env = {**os.environ, "FORWARDED_ALLOW_IPS": forwarded_allow_ips}
+    command = [sys.executable, "-m", "uvicorn", "--app-dir", str(tmp_path), "echo_client:app"]
+    server = subprocess.Popen(
+        [*command, "--port", str(port), "--proxy-headers", "--log-level", "warning"], env=env
+    )
+    try:
+        for _ in range(200):
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.1):
+                break
+            time.sleep(0.05)
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def ingress_forwarded_for(*hops: str) -> dict[str, str]:
+    """What ingress-nginx sends with compute-full-forwarded-for and the PROXY protocol: the
+    X-Forwarded-For it got, then the address the load balancer saw."""
+    return {"X-Forwarded-For": ", ".join(hops)}
+
+
+@pytest.mark.skipif(shutil.which("nginx") is None, reason="needs nginx")
+@pytest.mark.parametrize("frontend", [True, False], ids=["through-web-nginx", "api-only"])
+def test_growth_limits_see_the_visitor_not_the_cloudflare_edge(render, tmp_path, frontend) -> None:
+    """Issue 29: behind Cloudflare and the DigitalOcean load balancer the API took every visitor
+    of one Cloudflare edge for one client (one sign-in limit for all of them). ingress-nginx now
+    appends the address the load balancer saw (PROXY protocol) and the API believes what comes
+    before it only from Cloudflare's addresses. The rendered api-config.env's FORWARDED_ALLOW_IPS
+    in the real uvicorn, behind the rendered nginx where the project has one; 127.0.0.1 stands in
+    for the cluster's pod addresses (10.0.0.0/8 there)."""
+    project = render(tier="growth", frontend=frontend)
+    values = yaml.safe_load((project / "k8s" / "ingress-nginx-values.yaml").read_text())
+    annotations = values["controller"]["service"]["annotations"]
+    assert annotations["service.beta.kubernetes.io/do-loadbalancer-enable-proxy-protocol"] == "true"
+    # Pods that reach the load balancer by its IP would skip it (no PROXY header): a name instead.
+    domain = yaml.safe_load((project / ".copier-answers.yml").read_text())["domain"]
+    assert annotations["service.beta.kubernetes.io/do-loadbalancer-hostname"] == domain
+    config = values["controller"]["config"]
+    for key in ("use-proxy-protocol", "use-forwarded-headers", "compute-full-forwarded-for"):
+        assert config[key] == "true", key
+    setup = (project / "docs" / "operations.md").read_text()
+    assert "-f k8s/ingress-nginx-values.yaml" in setup
+    api_config = (project / "k8s" / "api-config.env").read_text()
+    allowed = re.search(r"^FORWARDED_ALLOW_IPS=(\S+)$", api_config, re.M)[1]
+    cases = {
+        # Cloudflare appended the visitor; a client's own X-Forwarded-For comes before it.
+        (VISITOR, CLOUDFLARE_EDGE): VISITOR,
+        ("10.9.9.9", VISITOR, CLOUDFLARE_EDGE): VISITOR,
+        # Straight to the load balancer: whatever it claims, the address that connected.
+        (VISITOR, ELSEWHERE): ELSEWHERE,
+        (ELSEWHERE,): ELSEWHERE,
+    }
+    with contextlib.ExitStack() as stack:
+        api = stack.enter_context(running_uvicorn(tmp_path, f"{allowed},127.0.0.1"))
+        url = f"http://{api}"
+        if frontend:
+            url, _ = stack.enter_context(running_nginx(project, tmp_path, api))
+            url += "/api/v1/auth/login"
+        seen = {}
+        for hops in cases:
+            request = urllib.request.Request(url, headers=ingress_forwarded_for(*hops))
+            with urllib.request.urlopen(request, timeout=5) as answer:
+                seen[hops] = answer.read().decode()
+    assert seen == cases

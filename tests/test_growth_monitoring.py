@@ -34,6 +34,7 @@ MONITORING_RESOURCES = {
     "alloy_config_reloader": ("alloy", "configReloader.resources"),
     "alertmanager_config_reloader": ("prometheus", "alertmanager.configmapReload.resources"),
     "metrics_server": ("metrics-server", "resources"),
+    "blackbox_exporter": ("blackbox-exporter", "resources"),
 }
 # Cluster add-ons ArgoCD installs beside the monitoring stack, and their namespaces.
 ADD_ON_NAMESPACES = {"metrics-server": "kube-system"}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import configparser
 import re
+import shutil
 import subprocess
 
 import pytest
@@ -15,7 +16,7 @@ import yaml
 from conftest import DOMAIN, TIERS
 
 from tests.production_settings import undelivered
-from tests.variant_checks.infra import local_pgbouncer_ini
+from tests.variant_checks.infra import KUSTOMIZE_HASHED, local_pgbouncer_ini
 
 PHASES = ["PreSync", "Sync", "PostSync"]
 METRICS_PORT = 9464
@@ -44,6 +45,14 @@ def of_kind(objects: list[dict], kind: str) -> dict[str, dict]:
     return {item["metadata"]["name"]: item for item in objects if item["kind"] == kind}
 
 
+def config_maps(objects: list[dict]) -> dict[str, dict]:
+    """Every ConfigMap, by its name in the manifests (kustomize adds a hash of the content)."""
+    return {
+        KUSTOMIZE_HASHED.fullmatch(name)[1]: item
+        for name, item in of_kind(objects, "ConfigMap").items()
+    }
+
+
 def pod_specs(objects: list[dict]) -> dict[str, dict]:
     """Every pod template, by its workload's name."""
     specs = {}
@@ -65,13 +74,15 @@ def sync_order(item: dict) -> tuple[int, int]:
 
 def test_migrations_run_after_what_they_read_and_before_the_new_pods(objects) -> None:
     job = of_kind(objects, "Job")["migrations"]
-    config_maps = of_kind(objects, "ConfigMap")
-    container = job["spec"]["template"]["spec"]["containers"][0]
-    read = [source["configMapRef"]["name"] for source in container.get("envFrom", [])]
+    made = of_kind(objects, "ConfigMap")
+    pod = job["spec"]["template"]["spec"]
+    read = [source["configMapRef"]["name"] for source in pod["containers"][0].get("envFrom", [])]
+    read += [volume["configMap"]["name"] for volume in pod["volumes"] if "configMap" in volume]
+    assert len(read) == 2, read  # api-config and database-ca
     for name in read:
-        assert sync_order(config_maps[name]) < sync_order(job), (
+        assert sync_order(made[name]) < sync_order(job), (
             f"the migrations Job {sync_order(job)} runs before ConfigMap {name} exists "
-            f"{sync_order(config_maps[name])}"
+            f"{sync_order(made[name])}"
         )
     for name, deployment in of_kind(objects, "Deployment").items():
         assert sync_order(job) < sync_order(deployment), f"{name} rolls out before the migrations"
@@ -183,7 +194,7 @@ def test_metrics_and_docs_have_no_public_route(objects) -> None:
     assert admitted(policies, api_labels, METRICS_PORT, namespace=MONITORING_NAMESPACE)
     assert admitted(policies, api_labels, 8000, namespace=INGRESS_NAMESPACE)
     # The API reads DOCS_ENABLED; production leaves /docs and /openapi.json off.
-    assert of_kind(objects, "ConfigMap")["api-config"]["data"]["DOCS_ENABLED"] == "false"
+    assert config_maps(objects)["api-config"]["data"]["DOCS_ENABLED"] == "false"
 
 
 def test_prometheus_scrapes_the_metrics_port(growth) -> None:
@@ -229,7 +240,7 @@ def test_pgbouncer_pods_never_share_a_node(objects) -> None:
 
 
 def pgbouncer_ini_text(objects: list[dict]) -> str:
-    return of_kind(objects, "ConfigMap")["pgbouncer-config"]["data"]["pgbouncer.ini"]
+    return config_maps(objects)["pgbouncer-config"]["data"]["pgbouncer.ini"]
 
 
 def parsed_ini(text: str) -> configparser.ConfigParser:
@@ -350,17 +361,18 @@ def test_the_managed_database_is_verified_against_its_ca(objects) -> None:
     """Issue 29: `sslmode=require` encrypts but accepts any certificate, so whoever answers for the
     database's name gets its password. PgBouncer verifies the server's name and CA, and every pod
     that connects directly (DATABASE_DIRECT_URL) has the CA mounted where PGSSLROOTCERT says."""
-    ini = of_kind(objects, "ConfigMap")["pgbouncer-config"]["data"]["pgbouncer.ini"]
+    ini = pgbouncer_ini_text(objects)
     assert "server_tls_sslmode = verify-full" in ini
     ca_file = re.search(r"^server_tls_ca_file = (\S+)$", ini, re.MULTILINE).group(1)
-    assert "ca-certificate.crt" in of_kind(objects, "ConfigMap")["database-ca"]["data"]
+    ca = config_maps(objects)["database-ca"]
+    assert "ca-certificate.crt" in ca["data"]
     specs = pod_specs(objects)
 
     def mounted(spec: dict, container: dict, path: str) -> bool:
         volumes = {volume["name"]: volume for volume in spec.get("volumes", [])}
         return any(
             path.startswith(mount["mountPath"] + "/")
-            and volumes[mount["name"]].get("configMap", {}).get("name") == "database-ca"
+            and volumes[mount["name"]].get("configMap", {}).get("name") == ca["metadata"]["name"]
             for mount in container.get("volumeMounts", [])
         )
 
@@ -384,3 +396,85 @@ def test_the_managed_database_is_verified_against_its_ca(objects) -> None:
 def test_the_example_direct_url_verifies_the_server(growth) -> None:
     example = (growth / "k8s" / "secret.example.yaml").read_text()
     assert re.search(r"DATABASE_DIRECT_URL: postgresql://\S+\?sslmode=verify-full$", example, re.M)
+
+
+# An edit to each ConfigMap's source in k8s/ (whichever file holds it): a pattern, its replacement.
+CONFIG_EDITS = {
+    "api-config": (r"LOG_LEVEL(: |=)INFO", r"LOG_LEVEL\1DEBUG"),
+    "backup-config": (r"BACKUP_RETENTION_DAYS(: \"|=)(\d+)", r"BACKUP_RETENTION_DAYS\g<1>9\2"),
+    "pgbouncer-config": (r"pool_mode = transaction", "pool_mode = session"),
+    "database-ca": (r"\Z", "\n"),
+}
+
+
+def built(k8s) -> list[dict]:
+    output = subprocess.run(
+        ["kubectl", "kustomize", str(k8s)], capture_output=True, text=True, check=True
+    ).stdout
+    return [document for document in yaml.safe_load_all(output) if document]
+
+
+def config_maps_read(template: dict) -> set[str]:
+    """The names of the ConfigMaps a pod template reads: envFrom, env and volumes."""
+    spec = template["spec"]
+    names = {v["configMap"]["name"] for v in spec.get("volumes", []) if "configMap" in v}
+    for container in spec["containers"]:
+        names |= {
+            s["configMapRef"]["name"] for s in container.get("envFrom", []) if "configMapRef" in s
+        }
+        names |= {
+            e["valueFrom"]["configMapKeyRef"]["name"]
+            for e in container.get("env", [])
+            if "configMapKeyRef" in e.get("valueFrom", {})
+        }
+    return {KUSTOMIZE_HASHED.fullmatch(name)[1] for name in names}
+
+
+@pytest.mark.parametrize("config_map", sorted(CONFIG_EDITS))
+def test_a_config_edit_rolls_every_pod_that_reads_it(growth, tmp_path, config_map) -> None:
+    """Issue 29: a ConfigMap under a fixed name, once edited, reached no running pod: envFrom is
+    read at start and pgbouncer.ini is a subPath mount. The generators put a hash of the content in
+    the name, so the edit changes the pod template of each workload that reads it: they roll."""
+    k8s = tmp_path / "k8s"
+    shutil.copytree(growth / "k8s", k8s)
+    before = pod_specs(built(k8s))
+    readers = {
+        name for name, template in before.items() if config_map in config_maps_read(template)
+    }
+    assert readers, f"no pod reads {config_map}"
+    pattern, replacement = CONFIG_EDITS[config_map]
+    edited = []
+    for path in sorted(k8s.iterdir()):
+        if path.name == "kustomization.yaml":
+            continue
+        text = path.read_text()
+        changed = re.sub(pattern, replacement, text, count=1)
+        if changed != text and (config_map != "database-ca" or path.suffix == ".crt"):
+            path.write_text(changed)
+            edited.append(path.name)
+    assert len(edited) == 1, edited
+    after = pod_specs(built(k8s))
+    unchanged = sorted(name for name in readers if after[name] == before[name])
+    assert not unchanged, f"{edited[0]} edited, but these pods would not restart: {unchanged}"
+
+
+def test_a_secret_edit_is_followed_by_a_restart_of_the_pods_that_read_it(objects, growth) -> None:
+    """Issue 29: the Secret is made outside Git, so no generator can hash it: after replacing it,
+    the documented command restarts every Deployment that reads it (Jobs read it when they run)."""
+    namespace = next(item for item in objects if item["kind"] == "Namespace")["metadata"]["name"]
+    secret = f"{namespace}-secrets"
+
+    def reads_secret(spec: dict) -> bool:
+        text = yaml.safe_dump(spec)
+        return f"name: {secret}\n" in text or f"secretName: {secret}\n" in text
+
+    readers = {
+        f"deployment/{name}"
+        for name, item in of_kind(objects, "Deployment").items()
+        if reads_secret(item["spec"]["template"]["spec"])
+    }
+    assert {"deployment/api", "deployment/worker", "deployment/pgbouncer"} <= readers
+    setup = (growth / "docs" / "operations.md").read_text()
+    restart = re.search(rf"kubectl -n {namespace} rollout restart ((?:deployment/\S+ ?)+)", setup)
+    assert restart, "docs/operations.md has no rollout restart after a Secret change"
+    assert set(restart[1].split()) == readers

@@ -199,10 +199,10 @@ postgres:16-alpine" ]
   ! calls | grep -q ' image '
 }
 
-@test "a ready release makes Prometheus and Alertmanager read the copied configuration again" {
+@test "a ready release makes the monitoring services read the copied configuration again" {
   deploy new
   [ "$status" -eq 0 ]
-  calls | grep -qx 'new compose --file compose.prod.yaml kill --signal SIGHUP prometheus alertmanager'
+  calls | grep -qx 'new compose --file compose.prod.yaml kill --signal SIGHUP prometheus alertmanager blackbox-exporter'
 }
 
 @test "a failed release leaves the monitoring configuration as it was loaded" {

