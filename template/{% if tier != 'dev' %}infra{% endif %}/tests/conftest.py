@@ -43,6 +43,9 @@ CALLS: dict[str, dict[str, Any]] = {
     "cloudflare:index/getZeroTrustTunnelCloudflaredToken:getZeroTrustTunnelCloudflaredToken": {
         "token": "mock-tunnel-token"
     },
+    "digitalocean:index/getDatabaseCa:getDatabaseCa": {
+        "certificate": "-----BEGIN CERTIFICATE-----\nMOCK\n-----END CERTIFICATE-----\n"
+    },
     "digitalocean:index/getKubernetesVersions:getKubernetesVersions": {
         "latestVersion": "1.33.1-do.0",
         "validVersions": ["1.33.1-do.0", "1.33.0-do.1"],
@@ -68,20 +71,26 @@ class Declared:
 class RecordingMocks(pulumi.runtime.Mocks):
     def __init__(self) -> None:
         self.declared: list[Declared] = []
+        self.calls: list[tuple[str, dict[str, Any]]] = []
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
         # Numeric ids, as DigitalOcean's: a firewall takes droplet ids as integers.
         resource_id = args.resource_id or str(1000 + len(self.declared))
         self.declared.append(Declared(args.typ, args.name, resource_id, dict(args.inputs)))
-        return resource_id, {**args.inputs, **COMPUTED.get(args.typ, {})}
+        state = {**args.inputs, **COMPUTED.get(args.typ, {})}
+        if args.typ == "kubernetes:helm.sh/v3:Release":  # Helm reports where it installed
+            state["status"] = {"name": args.inputs["name"], "namespace": args.inputs["namespace"]}
+        return resource_id, state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
+        self.calls.append((args.token, dict(args.args)))
         return CALLS[args.token]
 
 
 @dataclass
 class Program:
     declared: list[Declared]
+    calls: list[tuple[str, dict[str, Any]]]
     outputs: dict[str, Any]
 
     def all_of(self, type_: str) -> list[Declared]:
@@ -113,4 +122,4 @@ def program() -> Program:
         return pulumi.Output.all(**built).apply(outputs.update)
 
     run()
-    return Program(mocks.declared, outputs)
+    return Program(mocks.declared, mocks.calls, outputs)
