@@ -4,7 +4,6 @@ Every resource the program declares is recorded with its inputs (named as on the
 the mocks answer with those inputs plus the few values the provider would compute.
 """
 
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,12 +59,34 @@ CONFIG = {
 }
 
 
+# How the mocks receive a secret input (Pulumi's wire format): {KEY: SIGNATURE, "value": ...}.
+SECRET_SIGNATURE_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIGNATURE = "1b47061264138c4ac30d75fd1eb44270"
+
+
+def is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(SECRET_SIGNATURE_KEY) == SECRET_SIGNATURE
+
+
+def reveal(value: Any) -> Any:
+    """The value with every secret in it unwrapped."""
+    if is_secret(value):
+        return reveal(value["value"])
+    if isinstance(value, dict):
+        return {key: reveal(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [reveal(item) for item in value]
+    return value
+
+
 @dataclass
 class Declared:
     type: str
     name: str
     id: str
     inputs: dict[str, Any]
+    # The inputs passed as secrets: Pulumi encrypts them in the state.
+    secret_inputs: set[str]
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
@@ -76,8 +97,10 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
         # Numeric ids, as DigitalOcean's: a firewall takes droplet ids as integers.
         resource_id = args.resource_id or str(1000 + len(self.declared))
-        self.declared.append(Declared(args.typ, args.name, resource_id, dict(args.inputs)))
-        state = {**args.inputs, **COMPUTED.get(args.typ, {})}
+        secret_inputs = {name for name, value in args.inputs.items() if is_secret(value)}
+        inputs = reveal(dict(args.inputs))
+        self.declared.append(Declared(args.typ, args.name, resource_id, inputs, secret_inputs))
+        state = {**inputs, **COMPUTED.get(args.typ, {})}
         if args.typ == "kubernetes:helm.sh/v3:Release":  # Helm reports where it installed
             state["status"] = {"name": args.inputs["name"], "namespace": args.inputs["namespace"]}
         return resource_id, state
@@ -101,8 +124,9 @@ class Program:
         assert len(found) == 1, f"expected one {type_}, found {[r.name for r in found]}"
         return found[0]
 
-    def counts(self) -> Counter[str]:
-        return Counter(resource.type for resource in self.declared)
+    def secret_inputs(self, name: str) -> set[str]:
+        [resource] = [resource for resource in self.declared if resource.name == name]
+        return resource.secret_inputs
 
 
 @pytest.fixture(scope="session")
