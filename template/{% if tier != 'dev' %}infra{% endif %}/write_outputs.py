@@ -16,7 +16,7 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_FILE = ".env.production"
-# Outputs that are not the app's settings: PgBouncer's server, its CA, the deploy workflow's secrets.
+# Outputs that are not the app's settings: PgBouncer's server and CA, the deploy secrets.
 NOT_SETTINGS = {
     "DATABASE_HOST",
     "DATABASE_PORT",
