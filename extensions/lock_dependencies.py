@@ -2,8 +2,9 @@
 
 A project is created with `backend/uv.lock` (and `frontend/e2e/uv.lock` with the frontend,
 `infra/uv.lock` on mvp and growth), so the founder's first commit pins what every later `make`
-and CI run installs, and `uv sync --locked` holds. After an update that changed a pyproject.toml, `uv lock` re-resolves only what changed and
-keeps every other pin. Without uv (or offline) the task says how to lock later instead of failing.
+and CI run installs, and `uv sync --locked` holds. After an update that changed a pyproject.toml,
+`uv lock` re-resolves only what changed and keeps every other pin. Without uv (or offline) the
+task says how to lock later instead of failing.
 
     python extensions/lock_dependencies.py [PROJECT_DIR]
 """
