@@ -8,7 +8,7 @@ import re
 import runpy
 
 import pytest
-from conftest import TIERS
+from conftest import TIERS, rendered_files
 
 from extensions.context import monthly_estimate
 
@@ -63,3 +63,33 @@ def test_the_program_types_no_figure_of_the_profile(render, tier) -> None:
         if path.exists():
             text = path.read_text()
             assert [figure for figure in figures if figure in text] == [], path.name
+
+
+# What a founder would still have to edit by hand after `make infra-up` (the database host in
+# k8s/pgbouncer.yaml is written by infra/write_outputs.py, tested in the generated project).
+PLACEHOLDERS = ("your-github-owner",)
+
+
+@pytest.mark.parametrize(
+    "tier",
+    [
+        "mvp",
+        pytest.param(
+            "growth",
+            marks=pytest.mark.xfail(
+                strict=True, reason="issue 34: the GitHub owner is not an answer yet"
+            ),
+        ),
+    ],
+)
+def test_no_placeholder_is_left_to_edit_by_hand(render, tier) -> None:
+    project = render(tier=tier)
+    found = [
+        f"{path.relative_to(project)}: {placeholder}"
+        for path in rendered_files(project)
+        # An example file is never applied: its values show the shape.
+        if ".example" not in path.name
+        for placeholder in PLACEHOLDERS
+        if placeholder in path.read_text(errors="ignore")
+    ]
+    assert found == []
