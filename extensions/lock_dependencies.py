@@ -1,9 +1,10 @@
 """Create or refresh the project's lock files after every `copier copy` and `copier update`.
 
-A project is created with `backend/uv.lock` (and `frontend/e2e/uv.lock` with the frontend), so the
-founder's first commit pins what every later `make` and CI run installs, and `uv sync --locked`
-holds. After an update that changed a pyproject.toml, `uv lock` re-resolves only what changed and
-keeps every other pin. Without uv (or offline) the task says how to lock later instead of failing.
+A project is created with `backend/uv.lock` (and `frontend/e2e/uv.lock` with the frontend,
+`infra/uv.lock` on mvp and growth), so the founder's first commit pins what every later `make`
+and CI run installs, and `uv sync --locked` holds. After an update that changed a pyproject.toml,
+`uv lock` re-resolves only what changed and keeps every other pin. Without uv (or offline) the
+task says how to lock later instead of failing.
 
     python extensions/lock_dependencies.py [PROJECT_DIR]
 """
@@ -15,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-PROJECTS = ("backend", "frontend/e2e")
+PROJECTS = ("backend", "frontend/e2e", "infra")
 # The project's own .python-version picks the interpreter, not the shell copier runs in.
 CALLERS_ENVIRONMENT = ("UV_PYTHON", "VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT")
 

