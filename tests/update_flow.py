@@ -104,7 +104,7 @@ router = APIRouter(prefix="/founder-links", tags=["founder-links"])
 
 @router.get("")
 async def read_links(user: CurrentUserDep) -> Message:
-    return Message(message=LINKS)
+    return Message(detail=LINKS)
 '''
 FOUNDER_LINKS_TEST = """import pytest
 from httpx import AsyncClient
@@ -120,7 +120,7 @@ async def test_a_signed_in_user_reads_the_founder_links(client: AsyncClient) -> 
     account = await signup(client)
     response = await client.get(f"{API}/founder-links", headers=account.headers)
     assert response.status_code == 200, response.text
-    assert response.json() == Message(message=LINKS).model_dump()
+    assert response.json() == Message(detail=LINKS).model_dump()
     assert (await client.get(f"{API}/founder-links")).status_code == 401
 """
 LINKS_FILES = {
@@ -138,6 +138,9 @@ LINKS_FILES_03 = {
     ),
 }
 FOUNDER_IMPORT = "from app.api.routes import founder_links\n"
+# A signed-in user reads the links of their own: the founder says so in the permissions table.
+OWN_DATA = 'OWN_DATA = ("/api/v1/users/me", "/api/v1/items")\n'
+FOUNDER_OWN_DATA = 'OWN_DATA = ("/api/v1/users/me", "/api/v1/items", "/api/v1/founder-links")\n'
 ITEMS_DOCSTRING = '"""Items: the founder\'s to-do list, one per signed-in user."""\n'
 
 
@@ -238,11 +241,16 @@ def rendered_files(project: Path) -> set[str]:
     } - {".env"}
 
 
+def replace_once(path: Path, old: str, new: str) -> None:
+    """Replace `old`, which `path` must hold exactly once, with `new`."""
+    content = path.read_text()
+    assert content.count(old) == 1, f"{path} does not hold {old!r} once"
+    path.write_text(content.replace(old, new))
+
+
 def add_after(path: Path, anchor: str, text: str) -> None:
     """Insert `text` after the line `anchor`, which `path` must hold exactly once."""
-    content = path.read_text()
-    assert content.count(anchor) == 1, f"{path} does not hold {anchor!r} once"
-    path.write_text(content.replace(anchor, anchor + text))
+    replace_once(path, anchor, anchor + text)
 
 
 def insert_after_line(path: Path, line_number: int, text: str) -> None:
@@ -460,10 +468,11 @@ def follow_the_readmes(session: nox.Session, workdir: Path, template: Path, new:
 def domain_layout_story(
     session: nox.Session, workdir: Path, template: Path, middle: Release, new: Release
 ) -> None:
-    """A 0.2 project with the founder's own route (registered in api/main.py) and an edit to
-    api/routes/items.py updates to the domain layout: the route imports the 0.3 homes, both edits
-    wait in .rej files next to the files' new homes, the rest is a fresh render; once the founder
-    does what CHANGELOG.md says by hand, `make test` serves their route."""
+    """A 0.2 project with the founder's own route (registered in api/main.py, listed in
+    core/permissions.py) and an edit to api/routes/items.py updates to the domain layout: the
+    route and its test import the 0.3 homes, the three edits wait in .rej files next to the files'
+    new homes, the rest is a fresh render; once the founder does what CHANGELOG.md says by hand,
+    `make test` serves their route."""
     slug, answers = "nf-layout", {"project_name": "nf-layout", "tier": "dev"}
     project = copier_copy(session, template, middle.tag, workdir / slug, **answers)
     git(session, project, "init", "--quiet", "--initial-branch=main")
@@ -473,10 +482,11 @@ def domain_layout_story(
     api_main = project / "backend/app/api/main.py"
     registered = "api_router.include_router(founder_links.router)\n"
     add_after(api_main, "api_router.include_router(admin.router)\n", registered)
-    api_main.write_text(api_main.read_text().replace("auth, items", "auth, founder_links, items"))
+    replace_once(api_main, "auth, items", "auth, founder_links, items")
+    replace_once(project / "backend/app/core/permissions.py", OWN_DATA, FOUNDER_OWN_DATA)
     items = project / "backend/app/api/routes/items.py"
     items.write_text(ITEMS_DOCSTRING + items.read_text().split("\n", 1)[1])
-    commit_all(session, project, "Founder: links route, items docstring")
+    commit_all(session, project, "Founder: links route, items docstring, links are own data")
 
     printed = copier_update(session, project)
     reference = copier_copy(session, template, new.tag, workdir / "reference", **answers)
@@ -489,6 +499,7 @@ def domain_layout_story(
     rejected = {
         "backend/app/routes.py.rej": "+" + registered,
         "backend/app/items/routes.py.rej": "+" + ITEMS_DOCSTRING,
+        "backend/app/admin/permissions.py.rej": "+" + FOUNDER_OWN_DATA,
     }
     for name, founder_line in rejected.items():
         rej = project / name
@@ -518,6 +529,7 @@ def domain_layout_story(
     add_after(routes, "    admin_routes.router,\n", "    founder_links.router,\n")
     items = project / "backend/app/items/routes.py"
     items.write_text(ITEMS_DOCSTRING + items.read_text().split("\n", 1)[1])
+    replace_once(project / "backend/app/admin/permissions.py", OWN_DATA, FOUNDER_OWN_DATA)
     for name in rejected:
         (project / name).unlink()
     commit_all(session, project, f"Update NeoForge to {new.version}, founder's edits moved")
