@@ -199,7 +199,8 @@ def docs(session: nox.Session) -> None:
 @nox.session(tags=SUITE)
 def update(session: nox.Session) -> None:
     """`copier update` from the first release over a founder's edits, then dev -> mvp -> growth;
-    the READMEs' own copy and update commands, with the questions answered at a real prompt."""
+    a 0.2 project with the founder's own route to the domain layout; the READMEs' own copy and
+    update commands, with the questions answered at a real prompt."""
     install_group(session, "render")
     # pexpect answers the prompts; awscli and moto carry the mvp -> growth backup hand-over.
     session.install("pexpect>=4.9", "awscli", "moto[server]")

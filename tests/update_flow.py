@@ -1,11 +1,13 @@
 """The `copier update` story the nox `update` session tells, end to end, with the plain copier CLI.
 
-A temporary template repository gets two tagged releases: the first commit of this repository
-(the oldest release in CHANGELOG.md) and the working tree (the newest). A founder renders the old
-release, commits, adds their own code, then updates to the new release and graduates dev -> mvp ->
-growth. After every step the project must equal a fresh render of the same answers plus the
-founder's edits (nothing lost, nothing left over, no conflict) and `.env` must be byte for byte
-what it was; the project's own `make test` must pass after the update and after the last graduation.
+A temporary template repository gets three tagged releases: the first commit of this repository
+(the oldest release in CHANGELOG.md), the last commit of the 0.2 backend layout, and the working
+tree (the newest). A founder renders the old release, commits, adds their own code, then updates to
+the new release and graduates dev -> mvp -> growth. After every step the project must equal a fresh
+render of the same answers plus the founder's edits (nothing lost, nothing left over, no conflict)
+and `.env` must be byte for byte what it was; the project's own `make test` must pass after the
+update and after the last graduation. A second founder updates a 0.2 project with their own route
+to the domain layout (`domain_layout_story`).
 """
 
 from __future__ import annotations
@@ -86,6 +88,60 @@ COMPONENT_NOTE = "// Founder: the pricing copy is reviewed by marketing before e
 FOUNDER_SECRET = "STRIPE_SECRET_KEY=sk_test_founder_only\n"
 # The domain the founder gives when leaving dev (there is no default: a placeholder would ship).
 DOMAIN = "nf-update.example.org"
+# The last commit of the 0.2 backend layout (CHANGELOG's 0.2.0): where a 0.3.0 update starts from.
+LAYOUT_02_COMMIT = "1d05da3"
+# The second founder's own route and test, written against the 0.2 layout.
+FOUNDER_LINKS = '''"""Founder's own feature: the links a signed-in user sees."""
+
+from fastapi import APIRouter
+
+from app.api.deps import CurrentUserDep
+from app.models import Message
+
+LINKS = "Docs: https://docs.example.org"
+router = APIRouter(prefix="/founder-links", tags=["founder-links"])
+
+
+@router.get("")
+async def read_links(user: CurrentUserDep) -> Message:
+    return Message(detail=LINKS)
+'''
+FOUNDER_LINKS_TEST = """import pytest
+from httpx import AsyncClient
+
+from app.api.routes.founder_links import LINKS
+from app.models import Message
+from tests.utils import API, signup
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_a_signed_in_user_reads_the_founder_links(client: AsyncClient) -> None:
+    account = await signup(client)
+    response = await client.get(f"{API}/founder-links", headers=account.headers)
+    assert response.status_code == 200, response.text
+    assert response.json() == Message(detail=LINKS).model_dump()
+    assert (await client.get(f"{API}/founder-links")).status_code == 401
+"""
+LINKS_FILES = {
+    "backend/app/api/routes/founder_links.py": FOUNDER_LINKS,
+    "backend/tests/test_founder_links.py": FOUNDER_LINKS_TEST,
+}
+# What the migration must make of them: the same code importing the 0.3 homes.
+LINKS_FILES_03 = {
+    "backend/app/api/routes/founder_links.py": FOUNDER_LINKS.replace(
+        "from app.api.deps import CurrentUserDep\nfrom app.models import Message",
+        "from app.accounts.deps import CurrentUserDep\nfrom app.api.schemas import Message",
+    ),
+    "backend/tests/test_founder_links.py": FOUNDER_LINKS_TEST.replace(
+        "from app.models import Message", "from app.api.schemas import Message"
+    ),
+}
+FOUNDER_IMPORT = "from app.api.routes import founder_links\n"
+# A signed-in user reads the links of their own: the founder says so in the permissions table.
+OWN_DATA = 'OWN_DATA = ("/api/v1/users/me", "/api/v1/items")\n'
+FOUNDER_OWN_DATA = 'OWN_DATA = ("/api/v1/users/me", "/api/v1/items", "/api/v1/founder-links")\n'
+ITEMS_DOCSTRING = '"""Items: the founder\'s to-do list, one per signed-in user."""\n'
 
 
 @dataclass(frozen=True)
@@ -98,13 +154,15 @@ class Release:
         return f"v{self.version}"
 
 
-def releases() -> tuple[Release, Release]:
-    """The oldest release (this repository's first commit) and the newest one (the working tree)."""
+def releases() -> tuple[Release, Release, Release]:
+    """The oldest release (this repository's first commit), the last of the 0.2 layout and the
+    newest one (the working tree)."""
     versions = re.findall(r"^## \[(\d+\.\d+\.\d+)\]", (ROOT / "CHANGELOG.md").read_text(), re.M)
-    if len(versions) < 2:
-        raise ValueError("CHANGELOG.md must list at least two releases as '## [X.Y.Z] - date'")
+    if len(versions) < 3 or "0.2.0" not in versions[1:-1]:
+        raise ValueError("CHANGELOG.md must list 0.2.0 between the newest and the oldest release")
     root_commit = git_output(ROOT, "rev-list", "--max-parents=0", "HEAD").split()[0]
-    return Release(versions[-1], root_commit), Release(versions[0], "")
+    layout_02 = git_output(ROOT, "rev-parse", LAYOUT_02_COMMIT).strip()
+    return Release(versions[-1], root_commit), Release("0.2.0", layout_02), Release(versions[0], "")
 
 
 def git_output(repo: Path, *args: str) -> str:
@@ -122,29 +180,37 @@ def commit_all(session: nox.Session, repo: Path, message: str) -> None:
     git(session, repo, "commit", "--quiet", "--allow-empty", f"--message={message}")
 
 
-def build_template_history(session: nox.Session, dest: Path) -> tuple[Release, Release]:
-    """A git repository at `dest` whose two tags are the oldest and the newest release."""
+def empty_work_tree(repo: Path) -> None:
+    for path in repo.iterdir():
+        if path.name != ".git":
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
+def build_template_history(session: nox.Session, dest: Path) -> tuple[Release, Release, Release]:
+    """A git repository at `dest` whose three tags are the oldest, the 0.2.0 and the newest
+    release."""
     if git_output(ROOT, "rev-parse", "--is-shallow-repository").strip() == "true":
         session.error("The update session needs the full history: git fetch --unshallow")
-    old, new = releases()
+    old, middle, new = releases()
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
     git(session, dest, "init", "--quiet", "--initial-branch=main")
-    archive = dest.parent / "old-release.tar"
-    session.run("git", "-C", str(ROOT), "archive", f"--output={archive}", old.commit, external=True)
-    shutil.unpack_archive(archive, dest)
-    archive.unlink()
-    commit_all(session, dest, f"Release {old.version} ({old.commit[:7]})")
-    git(session, dest, "tag", old.tag)
+    archive = dest.parent / "release.tar"
+    for release in (old, middle):
+        empty_work_tree(dest)
+        session.run("git", "-C", str(ROOT), "archive", f"--output={archive}", release.commit,
+                    external=True)  # fmt: skip
+        shutil.unpack_archive(archive, dest)
+        archive.unlink()
+        commit_all(session, dest, f"Release {release.version} ({release.commit[:7]})")
+        git(session, dest, "tag", release.tag)
     # The new release is the working tree as it is now, uncommitted work included.
-    for path in dest.iterdir():
-        if path.name != ".git":
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    empty_work_tree(dest)
     copy_working_tree(dest)
     commit_all(session, dest, f"Release {new.version} (working tree)")
     git(session, dest, "tag", new.tag)
-    return old, new
+    return old, middle, new
 
 
 def copier_copy(session: nox.Session, template: Path, tag: str, dest: Path, **answers: str) -> Path:
@@ -173,6 +239,18 @@ def rendered_files(project: Path) -> set[str]:
         for path in project.rglob("*")
         if path.is_file() and ".git" not in path.relative_to(project).parts
     } - {".env"}
+
+
+def replace_once(path: Path, old: str, new: str) -> None:
+    """Replace `old`, which `path` must hold exactly once, with `new`."""
+    content = path.read_text()
+    assert content.count(old) == 1, f"{path} does not hold {old!r} once"
+    path.write_text(content.replace(old, new))
+
+
+def add_after(path: Path, anchor: str, text: str) -> None:
+    """Insert `text` after the line `anchor`, which `path` must hold exactly once."""
+    replace_once(path, anchor, anchor + text)
 
 
 def insert_after_line(path: Path, line_number: int, text: str) -> None:
@@ -387,12 +465,85 @@ def follow_the_readmes(session: nox.Session, workdir: Path, template: Path, new:
     )
 
 
+def domain_layout_story(
+    session: nox.Session, workdir: Path, template: Path, middle: Release, new: Release
+) -> None:
+    """A 0.2 project with the founder's own route (registered in api/main.py, listed in
+    core/permissions.py) and an edit to api/routes/items.py updates to the domain layout: the
+    route and its test import the 0.3 homes, the three edits wait in .rej files next to the files'
+    new homes, the rest is a fresh render; once the founder does what CHANGELOG.md says by hand,
+    `make test` serves their route."""
+    slug, answers = "nf-layout", {"project_name": "nf-layout", "tier": "dev"}
+    project = copier_copy(session, template, middle.tag, workdir / slug, **answers)
+    git(session, project, "init", "--quiet", "--initial-branch=main")
+    commit_all(session, project, f"Initial commit from NeoForge {middle.version}")
+    for name, content in LINKS_FILES.items():
+        (project / name).write_text(content)
+    api_main = project / "backend/app/api/main.py"
+    registered = "api_router.include_router(founder_links.router)\n"
+    add_after(api_main, "api_router.include_router(admin.router)\n", registered)
+    replace_once(api_main, "auth, items", "auth, founder_links, items")
+    replace_once(project / "backend/app/core/permissions.py", OWN_DATA, FOUNDER_OWN_DATA)
+    items = project / "backend/app/api/routes/items.py"
+    items.write_text(ITEMS_DOCSTRING + items.read_text().split("\n", 1)[1])
+    commit_all(session, project, "Founder: links route, items docstring, links are own data")
+
+    printed = copier_update(session, project)
+    reference = copier_copy(session, template, new.tag, workdir / "reference", **answers)
+    problems = []
+    for name, content in LINKS_FILES_03.items():
+        if (project / name).read_text() != content:
+            problems.append(
+                f"{name} does not import the 0.3 homes:\n{(project / name).read_text()}"
+            )
+    rejected = {
+        "backend/app/routes.py.rej": "+" + registered,
+        "backend/app/items/routes.py.rej": "+" + ITEMS_DOCSTRING,
+        "backend/app/admin/permissions.py.rej": "+" + FOUNDER_OWN_DATA,
+    }
+    for name, founder_line in rejected.items():
+        rej = project / name
+        if not rej.is_file() or founder_line not in rej.read_text():
+            problems.append(f"{name} does not hold the founder's {founder_line.strip()!r}")
+        if name not in printed:
+            problems.append(f"the update did not say where {name} is")
+    listed = git_output(project, "ls-files", "-co", "--exclude-standard").splitlines()
+    project_files = {name for name in listed if (project / name).is_file()}
+    project_files -= {*LINKS_FILES, *rejected}
+    reference_files = rendered_files(reference)
+    problems += [f"missing: {name}" for name in sorted(reference_files - project_files)]
+    problems += [f"left over: {name}" for name in sorted(project_files - reference_files)]
+    problems += [
+        f"differs from a fresh render: {name}"
+        for name in sorted(reference_files & project_files)
+        if (project / name).read_bytes() != (reference / name).read_bytes()
+    ]
+    if problems:
+        session.error("After copier update to the domain layout:\n  " + "\n  ".join(problems))
+    session.log(f"{middle.tag} -> {new.tag}: the founder's route imports the 0.3 homes; "
+                f"their edits wait in {', '.join(rejected)}")  # fmt: skip
+
+    # What CHANGELOG.md 0.3.0 tells the founder to do by hand.
+    routes = project / "backend/app/routes.py"
+    add_after(routes, "from app.admin import routes as admin_routes\n", FOUNDER_IMPORT)
+    add_after(routes, "    admin_routes.router,\n", "    founder_links.router,\n")
+    items = project / "backend/app/items/routes.py"
+    items.write_text(ITEMS_DOCSTRING + items.read_text().split("\n", 1)[1])
+    replace_once(project / "backend/app/admin/permissions.py", OWN_DATA, FOUNDER_OWN_DATA)
+    for name in rejected:
+        (project / name).unlink()
+    commit_all(session, project, f"Update NeoForge to {new.version}, founder's edits moved")
+    variant = Variant("dev", True, project, slug, REDIS_DATABASES["update"])
+    run_project_tests(session, variant, services=False)
+
+
 def run(session: nox.Session, workdir: Path) -> None:
     """The whole story: old release -> founder edits -> update -> dev -> mvp -> growth, then a
     new founder follows the READMEs' own commands."""
     workdir = workdir.resolve()  # the answers file records the template's path; cwd changes
     template = workdir / "template"
-    old, new = build_template_history(session, template)
+    old, middle, new = build_template_history(session, template)
+    domain_layout_story(session, workdir, template, middle, new)
     answers = {"project_name": SLUG, "tier": "dev"}
     project = copier_copy(session, template, old.tag, workdir / SLUG, **answers)
     git(session, project, "init", "--quiet", "--initial-branch=main")
