@@ -19,12 +19,13 @@ from fastapi.staticfiles import StaticFiles
 ASSETS_URL = "/docs/assets"
 ASSETS_DIR = files("fastapi_offline") / "static"
 DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
-# The pages' inline scripts and styles, their own files, and ReDoc's web worker: nothing elsewhere.
+# The pages' inline scripts and styles, their own files and ReDoc's web worker. The one thing
+# elsewhere is ReDoc's built-in footer logo, an image it hides when it cannot load (offline).
 DOCS_CSP = (
     "default-src 'self'; "
     "script-src 'self' 'unsafe-inline'; "
     "style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; "
+    "img-src 'self' data: https://cdn.redoc.ly; "
     "worker-src 'self' blob:; "
     "frame-ancestors 'none'"
 )
