@@ -49,11 +49,15 @@ class Variable:
 
 def example_variables(text: str) -> list[Variable]:
     """The variables .env.example sets (commented-out `# NAME=...` lines are optional: skipped)."""
-    variables, comment = [], []
+    variables, comment, in_heading = [], [], False
     for line in text.splitlines():
         note = line.lstrip("#").strip()
-        # A section heading or an optional `# NAME=value` line belongs to no variable below it.
-        if line.startswith("#") and not note.startswith("---") and not ASSIGNMENT.match(note):
+        # A section heading runs from "# ---" to a line ending "---", over several lines maybe.
+        if line.startswith("#") and (in_heading or note.startswith("---")):
+            in_heading = not note.endswith("---")
+            comment = []
+        # An optional `# NAME=value` line belongs to no variable below it.
+        elif line.startswith("#") and not ASSIGNMENT.match(note):
             comment.append(note)
         elif match := ASSIGNMENT.match(line.strip()):
             variables.append(Variable(match["name"], match["value"], " ".join(comment).strip()))

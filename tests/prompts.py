@@ -55,14 +55,15 @@ def answer_prompts(
     keys: dict[str, str] | None = None,
     timeout: float = 180,
     env: dict[str, str] | None = None,
+    columns: int = 250,
 ) -> Transcript:
-    """Run `command` in a terminal; at a question whose help contains a key of `keys`, type its
-    value; at any other question press Enter."""
+    """Run `command` in a terminal `columns` wide; at a question whose help contains a key of
+    `keys`, type its value; at any other question press Enter."""
     import pexpect  # only where the prompts are driven (not in nox's own environment)
 
     keys = keys or {}
     child = pexpect.spawn(
-        command[0], command[1:], cwd=str(cwd), env=env, encoding="utf-8", dimensions=(50, 250)
+        command[0], command[1:], cwd=str(cwd), env=env, encoding="utf-8", dimensions=(50, columns)
     )
     deadline = time.monotonic() + timeout
     transcript, since_answer, everything, answered = Transcript(status=-1), "", "", None

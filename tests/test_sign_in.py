@@ -27,15 +27,17 @@ SIGN_IN_FILES = [
 SIGN_IN_WORDS = re.compile(r"oauth(?!2)|authlib|sign_in_with|oidc|sign-in-providers")
 
 
-def test_the_question_says_what_to_register_at_each_provider() -> None:
+def test_the_question_points_to_where_to_register_at_each_provider() -> None:
     question = yaml.safe_load((ROOT / "copier.yml").read_text())["sign_in_with"]
     assert question["multiselect"] is True
     assert question["default"] == []
     assert sorted(question["choices"].values()) == sorted(PROVIDERS)
-    help_text = question["help"]
-    assert "/auth/callback/{provider}" in help_text
+    # The prompt has room for one line; the steps are in .env.example and on the Questions page.
+    assert ".env.example" in question["help"]
+    page = (ROOT / "docs" / "questions.md").read_text()
+    assert "PUBLIC_URL/auth/callback/<provider>" in page
     for where in ("Google Cloud console", "OAuth Apps", "issuer URL"):
-        assert where in help_text
+        assert where in page
 
 
 def test_a_project_without_providers_renders_no_sign_in_code(render) -> None:

@@ -15,7 +15,7 @@ from working_tree import copy_working_tree
 
 COPIER = [sys.executable, "-m", "copier"]
 GIT = ["git", "-c", "user.name=Founder", "-c", "user.email=founder@example.com"]
-TIER_HELP = "Where the project runs"
+TIER_HELP = "Where it runs and what it costs"
 
 
 def copier(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:

@@ -6,6 +6,7 @@ METRICS_PORT and nowhere a client reaches, adds up every worker. `python -m app 
 image's HEALTHCHECK: exit 0 while the API answers /health/live on its port.
 """
 
+import logging
 import os
 import sys
 import tempfile
@@ -67,6 +68,13 @@ def main() -> None:
         healthcheck(settings)
         return
     configure_logging(settings.log_level)
+    # Here, where the processes start: `make dev` starts one, whatever WEB_CONCURRENCY says.
+    if settings.web_concurrency > 1 and not settings.redis_url:
+        logging.getLogger("app").warning(
+            "REDIS_URL is unset with %s worker processes: each caches and rate-limits on its "
+            "own, so one may serve what another has invalidated. Set REDIS_URL.",
+            settings.web_concurrency,
+        )
     prepare_metrics_directory()
     serve_metrics(settings.api_host, settings.metrics_port)
     uvicorn.run(

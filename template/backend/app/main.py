@@ -32,6 +32,7 @@ from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker, database_unavailable
 from app.core.security import HashingBusy
 from app.first_admin import ensure_first_admin
+from app.http.api_docs import add_api_docs
 from app.http.middleware import (
     AccessLogMiddleware,
     InternalErrorMiddleware,
@@ -89,12 +90,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     else:
         app.state.redis = None
         cache_store = limit_store = memory_store(settings)
-        if settings.web_concurrency > 1:
-            logger.warning(
-                "REDIS_URL is unset with %s workers: each worker caches and rate-limits on its "
-                "own, so one worker may serve what another has invalidated. Set REDIS_URL.",
-                settings.web_concurrency,
-            )
     app.state.cache = Cache(
         cache_store,
         settings.cache_ttl_seconds,
@@ -165,8 +160,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=settings.description,
         version="0.1.0",
         lifespan=lifespan,
-        docs_url="/docs" if settings.serves_docs else None,
-        redoc_url="/redoc" if settings.serves_docs else None,
+        docs_url=None,  # served from this app's own files by add_api_docs below
+        redoc_url=None,
         openapi_url="/openapi.json" if settings.serves_docs else None,
         generate_unique_id_function=operation_id,
     )
@@ -244,6 +239,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.environment != "production":  # production: the metrics port only (app/__main__.py)
         app.include_router(health.metrics_router)
     app.include_router(api_router, prefix=API_V1)
+    if settings.serves_docs:
+        add_api_docs(app)
     mount_frontend(app, settings)  # last: its catch-all page route must not shadow the API
     init_observability(settings, "api", app)
     return app

@@ -95,7 +95,8 @@ def mount_frontend(app: FastAPI, settings: Settings) -> None:
     async def robots_txt() -> FileResponse:
         return FileResponse(FRONTEND_DIR / "robots.txt", media_type="text/plain", headers=headers)
 
-    @app.get("/{page:path}", include_in_schema=False)
+    # HEAD too: a link checker or an uptime probe asks for / without its body.
+    @app.api_route("/{page:path}", methods=["GET", "HEAD"], include_in_schema=False)
     async def app_page(page: str) -> FileResponse:
         # A path with a file extension names a file, and one not served above is a 404, as in nginx.
         if page.startswith(API_PREFIXES) or PurePosixPath(page).suffix:

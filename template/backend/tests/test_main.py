@@ -4,13 +4,18 @@ import asyncio
 import io
 import json
 import logging
+import re
+import sys
+from pathlib import Path
 
 import pytest
 from httpx import ASGITransport, AsyncClient
 
+import app.__main__ as serve
+from app.core.config import Settings
 from app.main import stop_tasks
 from app.observability.logs import JsonFormatter
-from tests.conftest import MakeApp, MakeClient
+from tests.conftest import MakeApp, MakeClient, make_settings
 from tests.utils import API, signup
 
 pytestmark = pytest.mark.anyio
@@ -94,10 +99,55 @@ async def test_production_adds_hsts(make_client: MakeClient) -> None:
         assert response.headers["Strict-Transport-Security"].startswith("max-age=")
 
 
-async def test_the_docs_page_may_load_its_assets(client: AsyncClient) -> None:
-    response = await client.get("/docs")
-    assert response.status_code == 200
-    assert "cdn.jsdelivr.net" in response.headers["Content-Security-Policy"]
+@pytest.mark.parametrize("path", ["/docs", "/redoc"])
+async def test_the_docs_pages_load_their_files_from_the_api_itself(
+    client: AsyncClient, path: str
+) -> None:
+    page = await client.get(path)
+    assert page.status_code == 200
+    # Offline, a CDN's script never arrives: the page names none, and its policy allows none.
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", page.text), page.text
+    policy = page.headers["Content-Security-Policy"]
+    for directive in ("default-src", "script-src", "style-src", "font-src", "worker-src"):
+        assert "http" not in next((d for d in policy.split(";") if directive in d), ""), policy
+    files = re.findall(r"""(?:src|href)=["'](/[^"']+)""", page.text)
+    assert any(name.endswith(".js") for name in files), page.text
+    for name in files:
+        served = await client.get(name)
+        assert served.status_code == 200, name
+        assert int(served.headers["Content-Length"]) > 1000, name
+
+
+async def test_make_dev_with_its_one_process_does_not_warn_of_workers(
+    make_app: MakeApp, caplog: pytest.LogCaptureFixture
+) -> None:
+    # `make dev` runs uvicorn app.main:app: one process, though the tier's WEB_CONCURRENCY is 2.
+    with caplog.at_level("WARNING"):
+        async with make_app(web_concurrency=2, redis_url=None):
+            pass
+    assert "REDIS_URL" not in caplog.text
+
+
+def test_python_m_app_warns_when_its_workers_share_no_redis(
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    started: dict[str, object] = {}
+    two_workers = make_settings(
+        **{**settings.model_dump(), "web_concurrency": 2, "redis_url": None}
+    )
+    monkeypatch.setattr(sys, "argv", ["python -m app"])
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    monkeypatch.setattr(serve, "get_settings", lambda: two_workers)
+    monkeypatch.setattr(serve, "configure_logging", lambda level: None)  # keeps caplog's handler
+    monkeypatch.setattr(serve, "serve_metrics", lambda host, port: None)
+    monkeypatch.setattr(serve.uvicorn, "run", lambda app, **options: started.update(options))
+    with caplog.at_level("WARNING"):
+        serve.main()
+    assert started["workers"] == 2
+    assert "REDIS_URL is unset with 2 worker processes" in caplog.text
 
 
 async def test_request_id_is_made_or_kept(client: AsyncClient) -> None:

@@ -43,3 +43,11 @@ async def test_anything_else_is_404(dev_client: AsyncClient, path: str) -> None:
     response = await dev_client.get(path)
     assert response.status_code == 404
     assert "X-Content-Type-Options" in response.headers
+
+
+@pytest.mark.parametrize("path", ["/", "/items", "/no-such-page"])
+async def test_head_of_a_page_answers_as_its_get_does(dev_client: AsyncClient, path: str) -> None:
+    head = await dev_client.head(path)
+    assert head.status_code == 200
+    assert head.headers["Content-Type"].startswith("text/html")
+    assert head.content == b""

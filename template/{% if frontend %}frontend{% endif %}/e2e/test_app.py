@@ -243,3 +243,42 @@ def test_robots_txt_is_a_file_and_a_missing_file_is_a_404(page: Page, make_dev_u
             assert page.request.get(f"{origin}{missing}").status == 404, f"{origin}{missing}"
         page_answer = page.request.get(f"{origin}/items")
         assert page_answer.headers["content-type"].startswith("text/html")
+
+
+def test_an_unknown_path_shows_not_found_and_head_of_a_page_answers(
+    page: Page, make_dev_url: str
+) -> None:
+    """nginx and `make dev` alike: a mistyped address says so where it is, and HEAD / is 200."""
+    for origin in ("", make_dev_url):  # "": the test's nginx
+        assert page.request.head(f"{origin}/").status == 200, origin
+        page.goto(f"{origin}/no-such-page")
+        expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
+        expect(page.get_by_text("/no-such-page")).to_be_visible()
+        expect(page).to_have_url(re.compile(r"/no-such-page$"))
+        page.get_by_role("link", name="Back to the app").click()
+        expect(page).to_have_url(re.compile(r"/login$"))
+
+
+@pytest.mark.parametrize("path", ["/docs", "/redoc"])
+def test_the_api_docs_render_with_every_other_site_cut_off(
+    page: Page, api_port: int, path: str
+) -> None:
+    """Swagger UI and ReDoc, offline: every request to another host fails, as with no network."""
+    origin = f"http://127.0.0.1:{api_port}"
+    title = page.request.get(f"{origin}/openapi.json").json()["info"]["title"]
+    elsewhere: list[str] = []
+
+    def this_api_only(route: Route) -> None:
+        if route.request.url.startswith(f"{origin}/"):
+            route.continue_()
+            return
+        # ReDoc's footer logo is the one image it asks for elsewhere, and hides when it fails.
+        if route.request.resource_type != "image":
+            elsewhere.append(route.request.url)
+        route.abort()
+
+    page.route("**/*", this_api_only)
+    page.goto(f"{origin}{path}")
+    expect(page.locator("h1, h2").filter(has_text=title).first).to_be_visible()
+    screenshot(page, f"api-docs{path.replace('/', '-')}")
+    assert not elsewhere, f"{path} asked other sites for {elsewhere}"

@@ -13,6 +13,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.http.api_docs import DOCS_CSP, DOCS_PATHS
 from app.http.security_headers import HSTS
 from app.observability import metrics
 
@@ -132,18 +133,7 @@ class InternalErrorMiddleware:
                 await self.answer(scope, receive, send)
 
 
-# Swagger UI and ReDoc load their scripts, styles and fonts from CDNs and run inline scripts.
-DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
-DOCS_CSP = (
-    "default-src 'self'; "
-    "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-    "font-src 'self' https://fonts.gstatic.com; "
-    "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
-    "worker-src 'self' blob:; "
-    "frame-ancestors 'none'"
-)
 
 
 class SecurityHeadersMiddleware:

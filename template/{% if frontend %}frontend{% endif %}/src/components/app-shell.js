@@ -101,11 +101,12 @@ export class AppShell extends LitElement {
     this.path = location.pathname;
   }
 
-  // The path to show: unknown paths and guarded pages lead somewhere sensible.
+  // The path to show: "/" and guarded pages lead somewhere sensible; an unknown path stays.
   #resolve() {
     const { user } = this.#store.state;
     const route = routeOf(this.path);
-    if (!route) return user ? HOME.signedIn : HOME.signedOut;
+    if (this.path === "/") return user ? HOME.signedIn : HOME.signedOut;
+    if (!route) return this.path;
     const answer = access(route, user);
     return answer === "open" || answer === "refused" ? this.path : answer;
   }
@@ -118,7 +119,7 @@ export class AppShell extends LitElement {
       this.path = target;
     }
     const route = routeOf(this.path);
-    if (route !== this.#pageLoaded && access(route, this.#store.state.user) === "open") {
+    if (route && route !== this.#pageLoaded && access(route, this.#store.state.user) === "open") {
       this.#pageLoaded = route;
       this.pageError = false;
       // The page's element upgrades itself once its module has run.
@@ -145,6 +146,11 @@ export class AppShell extends LitElement {
   }
 
   #page(route) {
+    if (!route) {
+      return html`<h2>Page not found</h2>
+        <p>There is no page at <code>${this.path}</code>.</p>
+        <p><a href="/">Back to the app</a></p>`;
+    }
     if (access(route, this.#store.state.user) === "refused") {
       return html`<p role="alert">You do not have access to this page.</p>
         <p><a href="/">Back to the app</a></p>`;
@@ -173,7 +179,7 @@ export class AppShell extends LitElement {
       <offline-banner ?hidden=${online}></offline-banner>
       <main class=${route?.wide && access(route, user) === "open" ? "wide" : ""}>
         <p class="notice" role="status">${notice}</p>
-        <div class="card">${ready && route ? this.#page(route) : html`<p>Loading…</p>`}</div>
+        <div class="card">${ready ? this.#page(route) : html`<p>Loading…</p>`}</div>
       </main>
     `;
   }
