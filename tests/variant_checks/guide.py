@@ -12,7 +12,8 @@ from tests.variant_checks.backend import test_on_services
 from tests.variant_checks.common import NOT_THE_NOX_VENV, Variant, run_in_project
 
 # A cross-cutting part importing a domain: the first contract of [tool.importlinter].
-UPSIDE_DOWN = "import app.notes.models  # noqa: F401  (a rule break the lint must catch)\n"
+# Ruff-clean (its own block at the end, noqa), so only import-linter can refuse it.
+UPSIDE_DOWN = "\n\nimport app.notes.models  # noqa: E402, F401\n"
 BROKEN = "The cross-cutting parts never import a domain BROKEN"
 
 
