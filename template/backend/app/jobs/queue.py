@@ -47,7 +47,6 @@ TASK_MODULES = [
 queue = procrastinate.App(connector=InMemoryConnector(), import_paths=TASK_MODULES)
 
 
-
 class SettingsRetry(BaseRetryStrategy):
     """Settings.jobs' retry policy: retried up to retry_attempts times, waiting
     retry_backoff_seconds ** (attempt + 1) seconds in between. Tasks are declared at import, before
