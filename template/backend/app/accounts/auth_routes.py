@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import audit
 from app.accounts import crud, jobs
-from app.accounts.deps import CurrentUserDep
+from app.accounts.deps import ApiRateLimit, CurrentUserDep
 from app.accounts.models import (
     EmailRequest,
     LinkTokenBody,
@@ -238,6 +238,7 @@ async def logout(body: RefreshRequest, session: SessionDep, settings: SettingsDe
     "/logout-all",
     status_code=status.HTTP_204_NO_CONTENT,
     responses={401: UNAUTHORIZED},
+    dependencies=[ApiRateLimit],
 )
 async def logout_all(
     request: Request, user: CurrentUserDep, session: SessionDep, cache: CacheDep

@@ -1,4 +1,5 @@
-"""The signed-in user: who sends a request, from its access token, checked on every request."""
+"""The signed-in user: who sends a request, from its access token, checked on every request; and
+the API rate limit each signed-in user's requests count against (ApiRateLimit)."""
 
 from typing import Annotated
 
@@ -10,8 +11,7 @@ from app.accounts import crud
 from app.accounts.models import UserPublic
 from app.api.deps import API_V1, too_many_requests, unauthorized
 from app.cache import Cache
-from app.core.config import Settings
-from app.core.security import InvalidTokenError, decode_token
+from app.core.security import InvalidTokenError, TokenClaims, decode_token
 from app.rate_limit import RateLimiter
 
 TokenDep = Annotated[str, Depends(OAuth2PasswordBearer(tokenUrl=f"{API_V1}/auth/login"))]
@@ -26,24 +26,42 @@ class CurrentUser(UserPublic):
     cache_status: str = Field(default="MISS", exclude=True)
 
 
-async def get_current_user(token: TokenDep, request: Request) -> CurrentUser:
-    """The signed-in user, from a valid access token; counts the request against their API limit.
+async def access_claims(token: TokenDep, request: Request) -> TokenClaims:
+    """The claims of a valid access token: decoded once per request, however many dependencies
+    ask (FastAPI's dependency cache), so the rate limit and the user share one decode."""
+    try:
+        return decode_token(token, "access", request.app.state.settings.secret_key)
+    except InvalidTokenError:
+        raise unauthorized() from None
+
+
+AccessClaimsDep = Annotated[TokenClaims, Depends(access_claims)]
+
+
+async def api_rate_limit(claims: AccessClaimsDep, request: Request) -> None:
+    """429 with Retry-After once the signed-in user is over settings.rate_limit.api_per_minute;
+    lets the request through when the store cannot count (Redis down)."""
+    state = request.app.state
+    limiter: RateLimiter = state.rate_limiter
+    limit = state.settings.rate_limit.api_per_minute
+    hit = await limiter.hit("api", str(claims.user_id), limit)
+    if hit.retry_after is not None:
+        raise too_many_requests(hit.retry_after)
+
+
+# Declared by every router (or route) for signed-in users: `APIRouter(dependencies=[ApiRateLimit])`.
+# A router's dependencies run before its routes' own, so a refused request reads no user.
+ApiRateLimit = Depends(api_rate_limit)
+
+
+async def get_current_user(claims: AccessClaimsDep, request: Request) -> CurrentUser:
+    """The signed-in user of a valid access token.
 
     On every signed-in request: the app's parts come from `app.state` rather than from
     dependencies of their own, which FastAPI would solve one by one on each request.
     """
     state = request.app.state
-    settings: Settings = state.settings
     cache: Cache = state.cache
-    try:
-        claims = decode_token(token, "access", settings.secret_key)
-    except InvalidTokenError:
-        raise unauthorized() from None
-    limiter: RateLimiter = state.rate_limiter
-    hit = await limiter.hit("api", str(claims.user_id), settings.rate_limit.api_per_minute)
-    if hit.retry_after is not None:
-        raise too_many_requests(hit.retry_after)
-
     namespace, cached = await cache.owner(claims.user_id)
     if cached is not None:
         user = CurrentUser.model_validate_json(cached)

@@ -6,7 +6,7 @@ from fastapi.responses import JSONResponse
 from app import audit
 from app.accounts import crud, jobs
 from app.accounts.auth_routes import issue_tokens
-from app.accounts.deps import CurrentUserDep, last_admin
+from app.accounts.deps import ApiRateLimit, CurrentUserDep, last_admin
 from app.accounts.models import (
     EmailChange,
     PasswordChange,
@@ -20,7 +20,12 @@ from app.api.schemas import Message
 from app.core.security import hash_password, verify_password
 from app.jobs.queue import enqueue
 
-router = APIRouter(prefix="/users", tags=["users"], responses={**SIGNED_IN, **MALFORMED_BODY})
+router = APIRouter(
+    prefix="/users",
+    tags=["users"],
+    responses={**SIGNED_IN, **MALFORMED_BODY},
+    dependencies=[ApiRateLimit],
+)
 WRONG_PASSWORD = {"model": Message, "description": "The password given is not the user's"}
 
 

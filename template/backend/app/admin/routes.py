@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from app import audit
 from app.accounts import crud as account_crud
 from app.accounts import jobs as account_jobs
-from app.accounts.deps import CurrentUser, last_admin
+from app.accounts.deps import ApiRateLimit, CurrentUser, last_admin
 from app.accounts.models import User, UserAdminUpdate, UserPublic, UsersPublic
 from app.admin import crud
 from app.admin.permissions import require
@@ -19,7 +19,12 @@ from app.api.schemas import MAX_OFFSET, MAX_PAGE_SIZE, STORABLE_TEXT, Message
 from app.audit.models import AuditEventsPublic
 from app.jobs.queue import enqueue
 
-router = APIRouter(prefix="/admin", tags=["admin"], responses={**SIGNED_IN, **MALFORMED_BODY})
+router = APIRouter(
+    prefix="/admin",
+    tags=["admin"],
+    responses={**SIGNED_IN, **MALFORMED_BODY},
+    dependencies=[ApiRateLimit],
+)
 FORBIDDEN = {403: {"model": Message, "description": "Not an admin"}}
 NOT_FOUND = {404: {"model": Message, "description": "No such user"}}
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]

@@ -5,14 +5,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
-from app.accounts.deps import CurrentUserDep, get_current_user
+from app.accounts.deps import ApiRateLimit, CurrentUserDep, get_current_user
 from app.api.deps import MALFORMED_BODY, SIGNED_IN, Responses, SessionDep, SessionmakerDep
 from app.api.schemas import MAX_OFFSET, MAX_PAGE_SIZE, Message
 from app.cache import cached, invalidates
 from app.items import crud
 from app.items.models import ItemCreate, ItemPublic, ItemsPublic, ItemUpdate
 
-router = APIRouter(prefix="/items", tags=["items"], responses=SIGNED_IN)
+router = APIRouter(
+    prefix="/items", tags=["items"], responses=SIGNED_IN, dependencies=[ApiRateLimit]
+)
 
 NOT_FOUND: Responses = {404: {"model": Message, "description": "No such item among yours"}}
 # What the reads cache, for how long, and whose it is; what the writes change (app/cache).

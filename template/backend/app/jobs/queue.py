@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import procrastinate
-from procrastinate import JobContext, RetryStrategy
+from procrastinate import BaseRetryStrategy, JobContext, RetryDecision, RetryStrategy
 from procrastinate.exceptions import ProcrastinateException
-from procrastinate.jobs import Status
+from procrastinate.jobs import Job, Status
 from procrastinate.tasks import Task
 from procrastinate.testing import InMemoryConnector
 from sqlalchemy import event, text
@@ -46,12 +46,26 @@ TASK_MODULES = [
 # The connector is swapped for the real one when the queue opens (open_queue).
 queue = procrastinate.App(connector=InMemoryConnector(), import_paths=TASK_MODULES)
 
-# The tier's retry policy (Settings.jobs): retried up to retry_attempts times, waiting
-# retry_backoff_seconds ** (attempt + 1) seconds in between. A task may pass its own.
-_TIER = Jobs()
-DEFAULT_RETRY = RetryStrategy(
-    max_attempts=_TIER.retry_attempts, exponential_wait=_TIER.retry_backoff_seconds
-)
+
+class SettingsRetry(BaseRetryStrategy):
+    """Settings.jobs' retry policy: retried up to retry_attempts times, waiting
+    retry_backoff_seconds ** (attempt + 1) seconds in between. Tasks are declared at import, before
+    any settings are read: open_queue sets the policy from the settings the process runs with."""
+
+    def __init__(self, jobs: Jobs) -> None:
+        self.use(jobs)
+
+    def use(self, jobs: Jobs) -> None:
+        self.strategy = RetryStrategy(
+            max_attempts=jobs.retry_attempts, exponential_wait=jobs.retry_backoff_seconds
+        )
+
+    def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
+        return self.strategy.get_retry_decision(exception=exception, job=job)
+
+
+# The retry of every app task (`@queue.task(retry=DEFAULT_RETRY)`); a task may pass its own.
+DEFAULT_RETRY = SettingsRetry(Jobs())
 
 # The queue's own connections per worker: LISTEN holds one; the others are held for one query.
 QUEUE_CONNECTIONS = 4
@@ -153,6 +167,8 @@ async def open_queue(settings: Settings) -> AsyncIterator[procrastinate.App]:
             # Behind PgBouncer's transaction pooling, no server-side prepared statements.
             kwargs={} if settings.db_prepared_statement_cache else {"prepare_threshold": None},
         )
+    # The worker decides retries with the policy of the settings it was started with.
+    DEFAULT_RETRY.use(settings.jobs)
     with queue.replace_connector(connector):
         async with queue.open_async():
             yield queue

@@ -3,8 +3,9 @@
 - Errors: with SENTRY_DSN set, unhandled errors and ERROR logs go to any Sentry-protocol service
   (Sentry, GlitchTip), tagged with the request id and the trace id, scrubbed of credentials.
 - Traces: with OTEL_EXPORTER_OTLP_ENDPOINT set, spans of the API (FastAPI), the database
-  (SQLAlchemy), Redis and outgoing HTTP (httpx) are exported over OTLP/HTTP, and every log line
-  written inside a span carries its `trace_id`.
+  (SQLAlchemy), Redis and outgoing HTTP (httpx, and `client_span` around the calls no
+  instrumentation sees) are exported over OTLP/HTTP, and every log line written inside a span
+  carries its `trace_id`.
 
 Unset, neither SDK is started: no exporter, no background thread, no per-request work.
 The API calls `init_observability(settings, "api", app)` in create_app; the job worker calls
@@ -16,7 +17,10 @@ import importlib.util
 import logging
 import re
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from asgi_correlation_id import correlation_id
 
@@ -169,6 +173,35 @@ def init_tracing(settings: Settings, service_name: str) -> None:
     _add_trace_id_to_log_records()
     _tracer_provider = provider
     logger.info("Exporting traces to %s", endpoint)
+
+
+@contextmanager
+def client_span(method: str, url: str) -> Iterator[Callable[[int], None]]:
+    """A CLIENT span around an outgoing HTTP call that no instrumentation sees (the sign-in
+    providers' httpx2 client); yields what records the answer's status code. Nothing with tracing
+    off. No trace header goes out: a provider never sees this service's traces."""
+    if _tracer_provider is None:
+        yield lambda status_code: None
+        return
+    from opentelemetry.trace import SpanKind, StatusCode
+
+    target = urlsplit(url)
+    attributes: dict[str, str | int] = {
+        "http.request.method": method,
+        "url.full": target._replace(query="", fragment="").geturl(),
+        "server.address": target.hostname or "",
+        "server.port": target.port or (443 if target.scheme == "https" else 80),
+    }
+    tracer = _tracer_provider.get_tracer(__name__)
+    with tracer.start_as_current_span(method, kind=SpanKind.CLIENT, attributes=attributes) as span:
+
+        def answered(status_code: int) -> None:
+            span.set_attribute("http.response.status_code", status_code)
+            if status_code >= 400:
+                span.set_attribute("error.type", str(status_code))
+                span.set_status(StatusCode.ERROR)
+
+        yield answered
 
 
 def current_trace_id() -> str | None:

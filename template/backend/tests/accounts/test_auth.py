@@ -9,17 +9,21 @@ from typing import Any
 import jwt
 import pytest
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import event
 from sqlmodel import col, select
 
 from app import audit
 from app.accounts import crud
+from app.accounts.deps import api_rate_limit, get_current_user
 from app.audit.models import AuditEvent
 from app.core import security
 from app.core.config import RateLimit, Settings
 from app.core.security import create_token
-from tests.conftest import SECRET_KEY, MakeApp, MakeClient
+from app.main import create_app
+from tests.admin.test_permissions import api_routes
+from tests.conftest import SECRET_KEY, MakeApp, MakeClient, make_settings
 from tests.utils import API, PASSWORD, login, new_email, register, run_jobs, signup
 
 pytestmark = pytest.mark.anyio
@@ -358,6 +362,29 @@ async def test_bad_refresh_tokens_are_401(client: AsyncClient, case: str) -> Non
     }[case]
     response = await client.post(f"{API}/auth/refresh", json={"refresh_token": token})
     assert response.status_code == 401
+
+
+def solved(dependant: Dependant) -> list[Callable[..., Any]]:
+    """A route's dependencies in the order FastAPI solves them (each one's own first)."""
+    calls: list[Callable[..., Any]] = []
+    for dependency in dependant.dependencies:
+        calls += solved(dependency)
+        if dependency.call is not None:
+            calls.append(dependency.call)
+    return calls
+
+
+def test_every_signed_in_route_counts_against_the_api_limit_before_reading_the_user() -> None:
+    unlimited = []
+    for route in api_routes(create_app(make_settings())):
+        calls = solved(route.dependant)
+        if get_current_user not in calls:
+            continue
+        if api_rate_limit not in calls or calls.index(api_rate_limit) > calls.index(
+            get_current_user
+        ):
+            unlimited.append(f"{sorted(route.methods)} {route.path}")
+    assert unlimited == [], "declare dependencies=[ApiRateLimit] on these routes' router"
 
 
 async def test_the_api_is_rate_limited_per_user(make_client: MakeClient) -> None:

@@ -6,7 +6,7 @@ import time
 from procrastinate import JobContext, RetryStrategy
 from sqlalchemy import text
 
-from app.jobs.queue import at_most_once, queue, session_for
+from app.jobs.queue import DEFAULT_RETRY, at_most_once, queue, session_for
 
 # What the in-process tasks did, by key: the test reads it after the worker ran.
 RUNS: dict[str, list[float]] = {}
@@ -22,6 +22,13 @@ async def record(key: str) -> None:
 # Retried twice, waiting 1 ** (attempt + 1) = 1 s in between, then failed for good.
 @queue.task(retry=RetryStrategy(max_attempts=2, exponential_wait=1))
 async def always_fails(key: str) -> None:
+    RUNS.setdefault(key, []).append(time.monotonic())
+    raise RuntimeError("this job always fails")
+
+
+# Retried as the settings the queue was opened with say (Settings.jobs), like the app's tasks.
+@queue.task(retry=DEFAULT_RETRY)
+async def fails_as_configured(key: str) -> None:
     RUNS.setdefault(key, []).append(time.monotonic())
     raise RuntimeError("this job always fails")
 

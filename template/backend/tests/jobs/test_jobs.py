@@ -118,6 +118,33 @@ async def test_a_failing_job_is_retried_with_backoff_then_failed_and_counted(
     assert jobs_total(name, "done") == before["done"]
 
 
+async def test_the_retry_settings_the_queue_opens_with_are_the_ones_jobs_retry_by(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """JOBS__RETRY_ATTEMPTS=1, JOBS__RETRY_BACKOFF_SECONDS=1: one retry, 1 s later (the tier's
+    default retries more, seconds apart), then failed."""
+    configured = settings.model_copy(
+        update={"jobs": Jobs(retry_attempts=1, retry_backoff_seconds=1)}
+    )
+    key, name = f"configured-{uuid.uuid4()}", tasks.fails_as_configured.name
+    failed = jobs_total(name, "failed")
+    async with open_queue(configured) as opened:
+        async with sessionmaker() as session:
+            await enqueue(session, tasks.fails_as_configured, key=key)
+            await session.commit()
+        await deferred()
+        options = worker_options(configured, sessionmaker)
+        for _ in range(40):
+            await opened.run_worker_async(**options, wait=False, install_signal_handlers=False)
+            if jobs_total(name, "failed") > failed:
+                break
+            await asyncio.sleep(0.25)
+    runs = tasks.RUNS[key]
+    assert jobs_total(name, "failed") == failed + 1
+    assert len(runs) == 2
+    assert runs[1] - runs[0] >= 0.9
+
+
 async def test_the_sqlite_default_runs_jobs_inside_the_api(
     make_client: MakeClient, tmp_path: Path
 ) -> None:
