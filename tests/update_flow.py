@@ -529,7 +529,15 @@ def domain_layout_story(
     add_after(routes, "    admin_routes.router,\n", "    founder_links.router,\n")
     items = project / "backend/app/items/routes.py"
     items.write_text(ITEMS_DOCSTRING + items.read_text().split("\n", 1)[1])
-    replace_once(project / "backend/app/admin/permissions.py", OWN_DATA, FOUNDER_OWN_DATA)
+    add_after(
+        project / "backend/app/admin/permissions.py",
+        '    "/api/v1/items",\n',
+        '    "/api/v1/founder-links",\n',
+    )
+    # A signed-in router declares the API rate limit (0.3 took it out of authentication).
+    links = project / "backend/app/api/routes/founder_links.py"
+    replace_once(links, "import CurrentUserDep\n", "import ApiRateLimit, CurrentUserDep\n")
+    replace_once(links, '"founder-links"])', '"founder-links"], dependencies=[ApiRateLimit])')
     for name in rejected:
         (project / name).unlink()
     commit_all(session, project, f"Update NeoForge to {new.version}, founder's edits moved")
