@@ -223,6 +223,10 @@ def test_the_header_marks_the_page_you_are_on(page: Page) -> None:
 
 def test_the_sign_in_card_has_as_much_room_above_as_below(page: Page) -> None:
     page.goto("/login")
+    # Measured once the page is laid out: its module loads on first view, and the card grows as
+    # the form arrives (a measure taken earlier saw the card without it, under load).
+    expect(page.get_by_text("New here?")).to_be_visible()
+    page.evaluate("document.fonts.ready.then(() => null)")
     card = page.locator(".card").bounding_box()
     heading = page.get_by_role("heading", name="Sign in").bounding_box()
     last_line = page.get_by_text("New here?").bounding_box()
