@@ -31,7 +31,9 @@ async def test_requests_beyond_max_in_flight_are_shed_at_once(make_app: MakeApp)
             await asyncio.sleep(0.3)
             started = time.perf_counter()
             response = await client.get(f"{API}/items", headers=account.headers)
-            assert time.perf_counter() - started < 1
+            # Shed, not queued behind the held connection until the pool gives up (a bound, not a
+            # speed target: a loaded CI machine took 1.2 s). The detail below tells the two apart.
+            assert time.perf_counter() - started < ONE_CONNECTION.timeout_seconds
             assert response.status_code == 503
             assert response.headers["Retry-After"] == "1"
             assert response.json() == {"detail": "The server is busy; retry shortly."}
@@ -56,10 +58,9 @@ async def test_a_request_whose_client_left_stops_waiting(make_app: MakeApp) -> N
             await held.execute(text("SELECT 1"))
             served = asyncio.create_task(app(scope, receive, send))
             await asyncio.sleep(0.3)
-            started = time.perf_counter()
             left.set()  # the client goes away while the request waits for the pool
-            await asyncio.wait_for(served, timeout=2)
-            assert time.perf_counter() - started < 1
+            # It stops well before the pool would give up (5 s): no pool timeout is counted below.
+            await asyncio.wait_for(served, timeout=ONE_CONNECTION.timeout_seconds - 1)
         assert answers == []
         after = await client.get("/metrics")
         assert metric(after, "db_pool_timeouts_total") == metric(before, "db_pool_timeouts_total")
