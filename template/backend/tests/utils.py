@@ -8,7 +8,9 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
+from fastapi.dependencies.models import Dependant
 from httpx import AsyncClient, Response
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -154,3 +156,14 @@ def request_that_leaves(
         "server": ("testserver", 80),
     }
     return scope, receive, left
+
+
+def solved(dependant: Dependant) -> list[Callable[..., Any]]:
+    """A route's dependencies, however deeply nested, in the order FastAPI solves them (each one's
+    own first)."""
+    calls: list[Callable[..., Any]] = []
+    for dependency in dependant.dependencies:
+        calls += solved(dependency)
+        if dependency.call is not None:
+            calls.append(dependency.call)
+    return calls

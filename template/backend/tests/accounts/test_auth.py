@@ -9,7 +9,6 @@ from typing import Any
 import jwt
 import pytest
 from fastapi import FastAPI
-from fastapi.dependencies.models import Dependant
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import event
 from sqlmodel import col, select
@@ -24,7 +23,7 @@ from app.core.security import create_token
 from app.main import create_app
 from tests.admin.test_permissions import api_routes
 from tests.conftest import SECRET_KEY, MakeApp, MakeClient, make_settings
-from tests.utils import API, PASSWORD, login, new_email, register, run_jobs, signup
+from tests.utils import API, PASSWORD, login, new_email, register, run_jobs, signup, solved
 
 pytestmark = pytest.mark.anyio
 
@@ -362,16 +361,6 @@ async def test_bad_refresh_tokens_are_401(client: AsyncClient, case: str) -> Non
     }[case]
     response = await client.post(f"{API}/auth/refresh", json={"refresh_token": token})
     assert response.status_code == 401
-
-
-def solved(dependant: Dependant) -> list[Callable[..., Any]]:
-    """A route's dependencies in the order FastAPI solves them (each one's own first)."""
-    calls: list[Callable[..., Any]] = []
-    for dependency in dependant.dependencies:
-        calls += solved(dependency)
-        if dependency.call is not None:
-            calls.append(dependency.call)
-    return calls
 
 
 def test_every_signed_in_route_counts_against_the_api_limit_before_reading_the_user() -> None:

@@ -16,20 +16,15 @@ from app.api.deps import API_V1
 from app.main import create_app
 from app.routes import ROUTERS
 from tests.conftest import make_settings
-from tests.utils import signup
+from tests.utils import signup, solved
 
 pytestmark = pytest.mark.anyio
 
 
 def permissions_of(dependant: Dependant) -> set[str]:
     """The permissions `require(...)` asks for anywhere in a route's dependencies."""
-    found = set()
-    for dependency in dependant.dependencies:
-        permission = getattr(dependency.call, "permission", None)
-        if permission:
-            found.add(permission)
-        found |= permissions_of(dependency)
-    return found
+    permissions = (getattr(call, "permission", None) for call in solved(dependant))
+    return {permission for permission in permissions if permission}
 
 
 def api_routes(app: FastAPI) -> Iterator[APIRoute]:

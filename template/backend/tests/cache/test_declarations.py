@@ -4,11 +4,9 @@ app's own route table, so a founder's new resource is covered the day it is adde
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
 
 import pytest
 from fastapi import APIRouter, FastAPI
-from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from httpx import ASGITransport, AsyncClient
 from pydantic import BaseModel
@@ -17,17 +15,11 @@ from app.cache import Declaration, MemoryStore, cached, invalidates
 from app.cache.aside import Cache
 from app.core.config import CacheTTLSeconds
 from app.routes import ROUTERS
+from tests.utils import solved
 
 pytestmark = pytest.mark.anyio
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-
-def dependencies(dependant: Dependant) -> Iterator[object]:
-    """Every dependency of a route, however deeply nested."""
-    for dependency in dependant.dependencies:
-        yield dependency.call
-        yield from dependencies(dependency)
 
 
 def forgotten_invalidations(routes: list[APIRoute]) -> list[str]:
@@ -41,7 +33,7 @@ def forgotten_invalidations(routes: list[APIRoute]) -> list[str]:
         cached_here = {
             call.declaration  # type: ignore[attr-defined]
             for route in group
-            for call in dependencies(route.dependant)
+            for call in solved(route.dependant)
             if isinstance(getattr(call, "declaration", None), Declaration)
         }
         for route in group:
@@ -49,7 +41,7 @@ def forgotten_invalidations(routes: list[APIRoute]) -> list[str]:
                 continue
             declared = {
                 declaration
-                for call in dependencies(route.dependant)
+                for call in solved(route.dependant)
                 for declaration in getattr(call, "declarations", ())
             }
             if missing := cached_here - declared:
@@ -61,7 +53,7 @@ def forgotten_invalidations(routes: list[APIRoute]) -> list[str]:
 def test_every_write_beside_a_cached_read_declares_what_it_changes() -> None:
     routes = [route for router in ROUTERS for route in router.routes if isinstance(route, APIRoute)]
     declarations = [
-        call for route in routes for call in dependencies(route.dependant)
+        call for route in routes for call in solved(route.dependant)
         if isinstance(getattr(call, "declaration", None), Declaration)
     ]  # fmt: skip
     assert declarations, "no cached read found: this check would pass on anything"
