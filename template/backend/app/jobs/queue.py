@@ -182,7 +182,8 @@ def worker_options(
     return {
         "concurrency": jobs.concurrency,
         "fetch_job_polling_interval": jobs.poll_seconds,
-        "listen_notify": jobs.listen_notify,
+        # The SQLite default's in-memory queue is woken at once: no PgBouncer stands in the way.
+        "listen_notify": jobs.listen_notify or settings.is_sqlite,
         "update_heartbeat_interval": jobs.heartbeat_seconds,
         "stalled_worker_timeout": jobs.stalled_after_seconds,
         "shutdown_graceful_timeout": jobs.shutdown_grace_seconds,
