@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException
 
 from app.accounts import deps
 from app.api.deps import API_V1
+from app.api.errors import CodedError
 from app.cache import (
     Cache,
     MemoryStore,
@@ -195,6 +196,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> Response:
+        if isinstance(error, CodedError):
+            body = {"detail": error.detail, "code": error.code}
+            return JSONResponse(body, status_code=error.status_code, headers=error.headers)
         if error.status_code == 405:
             # Starlette's Allow names one route's methods; list every method the path serves.
             operations = app.openapi()["paths"].get(route_template(request.scope), {})

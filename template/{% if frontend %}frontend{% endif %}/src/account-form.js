@@ -72,6 +72,11 @@ export class AccountForm extends LitElement {
     return this.#attempt.status;
   }
 
+  // The API's code for the last failure (email_not_verified, ...), or null.
+  get errorCode() {
+    return this.#attempt.code;
+  }
+
   // Runs `work` with the form busy and its last message gone; shows the API's messages on
   // failure, `toFields` naming the field each belongs to. Resolves to whether the work succeeded.
   attempt(work, toFields) {

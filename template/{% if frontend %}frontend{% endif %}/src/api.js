@@ -12,9 +12,11 @@ let refreshInFlight = null;
 
 // An error the API (or the network) reported, with per-field messages for forms.
 export class ApiError extends Error {
-  constructor(status, detail, retryAfter = null) {
-    super(describe(status, detail, retryAfter));
+  constructor(status, detail, retryAfter = null, code = null) {
+    super(describe(status, detail, retryAfter, code));
     this.status = status;
+    // The machine-readable reason some refusals carry (backend app/api/errors.py).
+    this.code = code;
     this.fieldErrors = fieldErrors(detail);
   }
 }
@@ -51,7 +53,8 @@ async function parse(response) {
   if (response.status === 204) return null;
   const data = await response.json().catch(() => null);
   if (response.ok) return data;
-  throw new ApiError(response.status, data?.detail, response.headers.get("Retry-After"));
+  const retryAfter = response.headers.get("Retry-After");
+  throw new ApiError(response.status, data?.detail, retryAfter, data?.code ?? null);
 }
 
 async function refreshAccessToken() {

@@ -10,6 +10,8 @@ export class Attempt {
     this.fieldErrors = {};
     // The HTTP status of the failure (0 offline), for pages that offer a way on.
     this.status = null;
+    // The API's machine-readable reason, when it gave one (src/errors.js words each).
+    this.code = null;
   }
 
   // Runs `work`; `toFields` names the field each of the API's messages belongs to. Resolves to
@@ -23,6 +25,7 @@ export class Attempt {
     } catch (error) {
       this.error = error.message;
       this.status = error.status ?? null;
+      this.code = error.code ?? null;
       this.fieldErrors = toFields(error.fieldErrors ?? {});
       return false;
     } finally {
@@ -35,6 +38,7 @@ export class Attempt {
     this.error = "";
     this.fieldErrors = {};
     this.status = null;
+    this.code = null;
     this.host.requestUpdate();
   }
 

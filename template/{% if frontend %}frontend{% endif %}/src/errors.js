@@ -78,8 +78,18 @@ export function sentence(text) {
   return /[.!?]$/.test(capitalised) ? capitalised : `${capitalised}.`;
 }
 
+// Refusals the API marks with a code (backend app/api/errors.py ErrorCode), in the page's words.
+const BY_CODE = {
+  email_not_verified:
+    "Confirm your email address first: open the link we sent you, or have it sent again.",
+  account_deactivated:
+    "This account is deactivated. Ask the administrator of this site to reactivate it.",
+  last_admin: "This is the last active admin. Make someone else an admin first.",
+};
+
 // The message for a whole failed request.
-export function describe(status, detail, retryAfter) {
+export function describe(status, detail, retryAfter, code = null) {
+  if (BY_CODE[code]) return BY_CODE[code];
   if (status === 0) return "You are offline. Try again when the connection is back.";
   if (status === 429) {
     const wait = Number(retryAfter);

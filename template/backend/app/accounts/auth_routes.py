@@ -34,7 +34,8 @@ from app.api.deps import (
     too_many_requests,
     unauthorized,
 )
-from app.api.schemas import Message
+from app.api.errors import account_deactivated, email_not_verified
+from app.api.schemas import CodedMessage, Message
 from app.core.config import Settings
 from app.core.security import (
     InvalidTokenError,
@@ -55,7 +56,6 @@ UNAUTHORIZED = {"model": Message, "description": "Bad credentials or token"}
 RATE_LIMITED = {"model": Message, "description": "Too many attempts; see Retry-After"}
 BAD_LINK = {"model": Message, "description": "The link's token is invalid, used or expired"}
 CHECK_INBOX = "Check your inbox: we sent a link to {email} if it can receive one."
-NOT_VERIFIED = "Confirm your email address first: open the link we sent you, or ask for a new one."
 
 
 def client_address(request: Request) -> str:
@@ -133,7 +133,7 @@ async def register(
     response_model=Token,
     responses={
         401: UNAUTHORIZED,
-        403: {"model": Message, "description": "Inactive, or the email is not verified yet"},
+        403: {"model": CodedMessage, "description": "Inactive, or the email is not verified yet"},
         429: RATE_LIMITED,
     },
 )
@@ -166,10 +166,10 @@ async def login(
         raise unauthorized("Incorrect email or password")
     await rate_limiter.count(ADDRESS_FAILURES, client, -1)  # the right password: not a failure
     if not user.is_active:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="Inactive user")
+        raise account_deactivated()
     # Said only to someone who knows the password: it tells no one else the address exists.
     if settings.require_verified_email and not user.email_verified:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=NOT_VERIFIED)
+        raise email_not_verified()
     if new_hash is not None:  # stored with outdated argon2 parameters
         await crud.update_password_hash(session, user, new_hash)
     audit.record(session, audit.SIGN_IN, request=request, actor_id=user.id, target_user_id=user.id)

@@ -3,13 +3,14 @@ the API rate limit each signed-in user's requests count against (ApiRateLimit)."
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from pydantic import Field
 
 from app.accounts import crud
 from app.accounts.models import UserPublic
 from app.api.deps import API_V1, too_many_requests, unauthorized
+from app.api.errors import CodedError, ErrorCode, account_deactivated
 from app.cache import Cache
 from app.core.security import InvalidTokenError, TokenClaims, decode_token
 from app.rate_limit import RateLimiter
@@ -77,14 +78,16 @@ async def get_current_user(claims: AccessClaimsDep, request: Request) -> Current
     if claims.version != user.session_version:
         raise unauthorized("This session was signed out; sign in again.")
     if not user.is_active:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="Inactive user")
+        raise account_deactivated()
     return user
 
 
 CurrentUserDep = Annotated[CurrentUser, Depends(get_current_user)]
 
 
-def last_admin() -> HTTPException:
-    return HTTPException(
-        status.HTTP_409_CONFLICT, "This is the last active admin: make another admin first."
+def last_admin() -> CodedError:
+    return CodedError(
+        status.HTTP_409_CONFLICT,
+        ErrorCode.LAST_ADMIN,
+        "This is the last active admin: make another admin first.",
     )

@@ -16,7 +16,7 @@ from app.accounts.models import (
     UserPublic,
 )
 from app.api.deps import MALFORMED_BODY, SIGNED_IN, CacheDep, SessionDep, SettingsDep
-from app.api.schemas import Message
+from app.api.schemas import CodedMessage, Message
 from app.core.security import hash_password, verify_password
 from app.jobs.queue import enqueue
 
@@ -107,7 +107,7 @@ async def export_my_data(user: CurrentUserDep, session: SessionDep) -> JSONRespo
     status_code=status.HTTP_204_NO_CONTENT,
     responses={
         400: WRONG_PASSWORD,
-        409: {"model": Message, "description": "The last active admin cannot go"},
+        409: {"model": CodedMessage, "description": "The last active admin cannot go"},
     },
 )
 async def delete_me(

@@ -15,7 +15,7 @@ from app.accounts.models import User, UserAdminUpdate, UserPublic, UsersPublic
 from app.admin import crud
 from app.admin.permissions import require
 from app.api.deps import MALFORMED_BODY, SIGNED_IN, CacheDep, SessionDep
-from app.api.schemas import MAX_OFFSET, MAX_PAGE_SIZE, STORABLE_TEXT, Message
+from app.api.schemas import MAX_OFFSET, MAX_PAGE_SIZE, STORABLE_TEXT, CodedMessage, Message
 from app.audit.models import AuditEventsPublic
 from app.jobs.queue import enqueue
 
@@ -68,7 +68,7 @@ async def read_user(_: Reader, session: SessionDep, user_id: uuid.UUID) -> UserP
     responses={
         **FORBIDDEN,
         **NOT_FOUND,
-        409: {"model": Message, "description": "It would leave no active admin"},
+        409: {"model": CodedMessage, "description": "It would leave no active admin"},
     },
 )
 async def update_user(

@@ -13,3 +13,9 @@ TITLE_TEXT = {"pattern": r"^[^\x00]*[^\s\x00-\x1f\x7f-\x9f][^\x00]*$"}
 
 class Message(SQLModel):
     detail: str
+
+
+class CodedMessage(Message):
+    """A refusal the web app words by its machine-readable code (app/api/errors.py)."""
+
+    code: str

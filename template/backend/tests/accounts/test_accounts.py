@@ -136,6 +136,7 @@ async def test_register_verify_then_sign_in(mail: Mail) -> None:
         f"{API}/auth/login", data={"username": email, "password": PASSWORD}
     )
     assert refused.status_code == 403
+    assert refused.json()["code"] == "email_not_verified"
     assert "Confirm your email address" in refused.json()["detail"]
 
     message = await mail.next_to(email)

@@ -133,6 +133,7 @@ async def test_deactivation_takes_effect_on_the_next_request_even_when_cached(
         f"{API}/auth/login", data={"username": member.email, "password": PASSWORD}
     )
     assert refused.status_code == 403
+    assert refused.json()["code"] == "account_deactivated"
     on = await client.patch(
         f"{API}/admin/users/{user_id}", json={"is_active": True}, headers=admin.headers
     )
@@ -176,7 +177,7 @@ async def test_role_changes_and_the_last_admin_stays(
             f"{API}/admin/users/{admin_id}", json=change, headers=admin.headers
         )
         assert refused.status_code == 409, change
-        assert "last active admin" in refused.json()["detail"]
+        assert refused.json()["code"] == "last_admin"
     member = await signup(client)
     member_id = (await me(client, member))["id"]
     promoted = await client.patch(
@@ -212,7 +213,10 @@ async def test_the_last_admin_cannot_delete_their_own_account(
     body = {"password": ADMIN_PASSWORD}
     refused = await client.post(f"{API}/users/me/delete", json=body, headers=admin.headers)
     assert refused.status_code == 409, refused.text
-    assert "last active admin" in refused.json()["detail"]
+    assert refused.json() == {
+        "detail": "This is the last active admin: make another admin first.",
+        "code": "last_admin",
+    }
     assert (await me(client, admin))["role"] == "admin"
     # With another admin, the first may go.
     member = await signup(client)

@@ -1,5 +1,5 @@
 // Sign in with email and password; the API's own error messages show inline. An address that is
-// not confirmed yet (403) gets a way to have the confirmation link sent again.
+// not confirmed yet (email_not_verified) gets a way to have the confirmation link sent again.
 import { html } from "lit";
 import { AccountForm, emailField, field, signInOptions } from "../account-form.js";
 import { account, signIn } from "../api.js";
@@ -22,7 +22,8 @@ export class LoginForm extends AccountForm {
       // The login form posts OAuth2's `username`: its errors belong to the email field.
       ({ username, ...rest }) => ({ email: username, ...rest }),
     );
-    this.unconfirmed = this.errorStatus === 403 ? email : "";
+    // Only where it helps: a deactivated account gains nothing from a confirmation link.
+    this.unconfirmed = this.errorCode === "email_not_verified" ? email : "";
   }
 
   async #resend() {

@@ -29,7 +29,8 @@ export class RegisterForm extends AccountForm {
       registered = true;
       return signIn(details.email, details.password);
     });
-    if (registered && [401, 403].includes(this.errorStatus)) {
+    // A taken address (401 with this password) reads like a new one: no one learns it exists.
+    if (registered && (this.errorStatus === 401 || this.errorCode === "email_not_verified")) {
       this.clearError();
       this.inbox = details.email;
     }

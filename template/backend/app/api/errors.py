@@ -1,0 +1,43 @@
+"""Errors a page words differently carry a machine-readable `code` beside the readable `detail`."""
+
+from enum import StrEnum
+
+from fastapi import HTTPException, status
+
+
+class ErrorCode(StrEnum):
+    """Every code the API sends: the web app (frontend/src/errors.js) words each one."""
+
+    EMAIL_NOT_VERIFIED = "email_not_verified"
+    ACCOUNT_DEACTIVATED = "account_deactivated"
+    LAST_ADMIN = "last_admin"
+
+
+class CodedError(HTTPException):
+    """An HTTPException whose body is `{"detail": ..., "code": ...}` (app.main renders it)."""
+
+    def __init__(
+        self,
+        status_code: int,
+        code: ErrorCode,
+        detail: str,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(status_code, detail, headers)
+        self.code = code
+
+
+def account_deactivated() -> CodedError:
+    return CodedError(
+        status.HTTP_403_FORBIDDEN,
+        ErrorCode.ACCOUNT_DEACTIVATED,
+        "This account is deactivated. Ask an administrator to reactivate it.",
+    )
+
+
+def email_not_verified() -> CodedError:
+    return CodedError(
+        status.HTTP_403_FORBIDDEN,
+        ErrorCode.EMAIL_NOT_VERIFIED,
+        "Confirm your email address first: open the link we sent you, or ask for a new one.",
+    )
