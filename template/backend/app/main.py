@@ -50,6 +50,7 @@ from app.http.overload import (
     unavailable,
 )
 from app.jobs.queue import open_queue, worker_options
+from app.mail import dev_inbox
 from app.observability import health, metrics
 from app.observability.logs import configure_logging
 from app.observability.tracing import init_observability
@@ -245,6 +246,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_router, prefix=API_V1)
     if settings.serves_docs:
         add_api_docs(app)
+    if settings.environment == "local":  # `make dev`'s emails (SMTP_HOST unset): never production
+        app.include_router(dev_inbox.router)
     mount_frontend(app, settings)  # last: its catch-all page route must not shadow the API
     init_observability(settings, "api", app)
     return app
