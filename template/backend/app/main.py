@@ -255,6 +255,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 # The longest message or location part a 422 repeats (a message may quote the input).
 MAX_ERROR_TEXT = 200
+LIMIT_KEYS = frozenset({"min_length", "max_length"})
 
 
 def safe_error(error: Mapping[str, Any]) -> dict[str, object]:
@@ -265,10 +266,17 @@ def safe_error(error: Mapping[str, Any]) -> dict[str, object]:
             return text
         return text[:MAX_ERROR_TEXT].encode("utf-8", "replace").decode()
 
+    # The limits a page words ("at most 255 characters"): numbers only, never a pattern or input.
+    limits = {
+        key: value
+        for key, value in (error.get("ctx") or {}).items()
+        if key in LIMIT_KEYS and isinstance(value, int)
+    }
     return {
         "type": error["type"],
         "loc": [bounded(part) for part in error["loc"]],
         "msg": bounded(error["msg"]),
+        **({"ctx": limits} if limits else {}),
     }
 
 

@@ -10,7 +10,7 @@ from pydantic import Field
 from app.accounts import crud
 from app.accounts.models import UserPublic
 from app.api.deps import API_V1, too_many_requests, unauthorized
-from app.api.errors import CodedError, ErrorCode, account_deactivated
+from app.api.errors import CodedError, ErrorCode, account_deactivated, session_ended
 from app.cache import Cache
 from app.core.security import InvalidTokenError, TokenClaims, decode_token
 from app.rate_limit import RateLimiter
@@ -76,7 +76,7 @@ async def get_current_user(claims: AccessClaimsDep, request: Request) -> Current
         await cache.set_owner_record(claims.user_id, user.model_dump_json().encode())
     user.cache_namespace = namespace
     if claims.version != user.session_version:
-        raise unauthorized("This session was signed out; sign in again.")
+        raise session_ended()
     if not user.is_active:
         raise account_deactivated()
     return user
