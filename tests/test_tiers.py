@@ -80,9 +80,11 @@ def test_each_once_check_runs_on_exactly_one_variant_that_can_run_it() -> None:
     runs = [(name, variant) for variant in VARIANTS for name in variant.get("once", ())]
     assert sorted(name for name, _ in runs) == sorted(ONCE_CHECKS)
     for name, variant in runs:
-        # Lighthouse needs the browser suite, PgBouncer is growth's; a migration runs anywhere.
+        # Lighthouse and `make dev`'s sign-up need the browser suite (make_dev on a tier whose
+        # .env once linked to production), PgBouncer is growth's; a migration runs anywhere.
         needs = {
             "lighthouse": variant_runs_browser(variant),
+            "make_dev": variant_runs_browser(variant) and variant["tier"] != "dev",
             "pgbouncer": variant["tier"] == "growth",
         }
         assert needs.get(name, True), (name, variant)

@@ -59,4 +59,4 @@ def variant_runs_browser(variant: Mapping) -> bool:
     return bool(variant["frontend"]) and variant.get("browser", True)
 
 
-ONCE_CHECKS = frozenset({"guide", "lighthouse", "migration", "pgbouncer"})
+ONCE_CHECKS = frozenset({"guide", "lighthouse", "make_dev", "migration", "pgbouncer"})
