@@ -121,6 +121,11 @@ def test_make_dev_serves_on_api_port_and_tells_the_app(render) -> None:
     ).stdout
     assert "PORT=8124 uv run uvicorn" in dry_run
     assert "--port 8124" in dry_run
+    # The job worker mails the same links (`make worker PORT=...` as well).
+    worker = subprocess.run(
+        ["make", "-n", "worker"], cwd=project, capture_output=True, text=True, check=True
+    ).stdout
+    assert "PORT=8124 uv run python -m app.worker" in worker
 
 
 def test_a_project_is_created_with_its_lock_files(copie) -> None:
