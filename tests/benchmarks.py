@@ -8,6 +8,7 @@ The table goes to the log, the full report to .nox/bench-report.json (gitignored
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -23,6 +24,7 @@ from typing import Any
 
 import nox
 
+from tests import cpu_per_request
 from tests.variant_checks import live_api
 from tests.variant_checks.common import NOT_THE_NOX_VENV, REDIS_URL, fresh_database
 from tests.variants import REDIS_DATABASES
@@ -36,6 +38,8 @@ TIERS = ("dev", "mvp", "growth")
 LOADTEST = tomllib.loads((ROOT / "extensions" / "shared.toml").read_text())["loadtest"]
 SEED_USERS, SEED_ITEMS = LOADTEST["seed_users"], LOADTEST["seed_items"]
 PHASE_SECONDS = 12
+# The CPU comparison with the floor: rounds of shorter phases, medians and spread over the rounds.
+CPU_ROUNDS, CPU_ROUND_SECONDS = 3, 8
 CONNECTIONS, STRESS_CONNECTIONS = 50, 500
 # Ramp at 10 people a second: each signs in once (argon2, ~50 ms of a core by design), and 50 a
 # second would be 2.5 cores of hashing on a 2-core machine. Stats count from the end of the ramp
@@ -47,9 +51,11 @@ BENCH_ACCOUNT = "user-000000@loadtest.example.com"
 BENCH_PASSWORD = "Loadtest-password-1"  # the seeded throwaway accounts' password
 # wrk sends one token as fast as it can: far above a person's API limit, which is not under test.
 BENCH_ENV = {"RATE_LIMIT__API_PER_MINUTE": "100000000"}
-# The last commit before the domain layout and the cache declarations (issue 31; 0.2.0): measured
-# in the same run, so the CPU per cached hit has a before and an after from one machine.
-BEFORE_REF = "1d05da3"
+# main's head when issue 36 (CPU per request) began: measured in the same run as the working tree
+# and the floor (tests/cpu_per_request.py), so the CPU per request has a before and an after.
+BEFORE_REF = "8a69b19"
+# A machine that runs several benches at once gives each its own database.
+BENCH_DATABASE = os.environ.get("NEOFORGE_BENCH_DATABASE", "nf_bench")
 POOL_TIMEOUT_LOG = "Database pool exhausted"
 
 # Counts responses by status in every wrk thread; done() adds them up and prints one JSON line.
@@ -92,14 +98,17 @@ TARGETS = [
 ]  # fmt: skip
 
 
-def run(session: nox.Session, project: Path, before: Path | None = None) -> None:
-    """Every phase in one run; the table in the log and the JSON report in REPORT. `before`, the
-    project rendered at BEFORE_REF, gets the bare and cached phases too."""
+def run(
+    session: nox.Session, project: Path, before: Path | None = None, *, cpu_only: bool = False
+) -> None:
+    """Every phase in one run; the table in the log and the JSON report in REPORT. First the CPU
+    per request against the floor, with `before` (the project rendered at BEFORE_REF) beside;
+    `cpu_only` stops there."""
     report: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}, "seed": {}}
     tmp = Path(session.create_tmp()).resolve()  # locust runs in the project: absolute paths
     script = tmp / "status.lua"
     script.write_text(WRK_SCRIPT)
-    database_url = fresh_database(session, "nf_bench")
+    database_url = fresh_database(session, BENCH_DATABASE)
     redis_url = f"{REDIS_URL}/{REDIS_DATABASES['bench']}"
 
     # Migrated and seeded once, for every API below (the one before BEFORE_REF has the same tables).
@@ -114,17 +123,12 @@ def run(session: nox.Session, project: Path, before: Path | None = None) -> None
         "seconds": round(time.perf_counter() - started, 2),
     }
 
-    # Before and now back to back, on a quiet machine: their CPU per hit compares.
-    if before is not None:
-        with live_api.running(
-            session, before, database_url=database_url, redis_url=redis_url, env=BENCH_ENV
-        ) as api:
-            auth = {"Authorization": f"Bearer {sign_in(api.url)}"}
-            live_api.request(f"{api.url}{LIST}", headers=auth)  # fills the cache
-            report["before"] = dict(
-                zip(("bare", "cached"), bare_and_cached(session, script, api, auth), strict=True)
-            )
-            report["before"]["ref"] = BEFORE_REF
+    report["cpu"] = cpu_against_floor(session, script, project, before, database_url)
+    if cpu_only:
+        REPORT.parent.mkdir(exist_ok=True)
+        REPORT.write_text(json.dumps(report, indent=2))
+        session.log("\n" + cpu_per_request.table(report["cpu"], BEFORE_REF) + f"\nReport: {REPORT}")
+        return
 
     with live_api.running(
         session, project, database_url=database_url, redis_url=redis_url, env=BENCH_ENV
@@ -163,6 +167,63 @@ def run(session: nox.Session, project: Path, before: Path | None = None) -> None
     REPORT.parent.mkdir(exist_ok=True)
     REPORT.write_text(json.dumps(report, indent=2))
     session.log("\n" + table(report) + f"\nReport: {REPORT}")
+
+
+def cpu_against_floor(
+    session: nox.Session, script: Path, project: Path, before: Path | None, database_url: str
+) -> dict[str, Any]:
+    """The floor, the API at BEFORE_REF and the working tree's API served at once, each with its
+    own Redis database, then loaded in turns (tests/cpu_per_request.py)."""
+    with contextlib.ExitStack() as serving:
+        floor = serving.enter_context(cpu_per_request.floor(session, project))
+        servers = [
+            cpu_per_request.Server(
+                "floor", cpu_per_request.port_of(floor), {"floor": (f"{floor.url}/", {})}
+            )
+        ]
+        for name, rendered in (("before", before), ("now", project)):
+            if rendered is None:
+                continue
+            api = serving.enter_context(
+                live_api.running(
+                    session,
+                    rendered,
+                    database_url=database_url,
+                    redis_url=f"{REDIS_URL}/{REDIS_DATABASES[f'bench_{name}']}",
+                    env=BENCH_ENV,
+                )
+            )
+            auth = {"Authorization": f"Bearer {sign_in(api.url)}"}
+            live_api.request(f"{api.url}{LIST}", headers=auth)  # fills the cache
+            phases = {"bare": (f"{api.url}/health/live", {}), "cached": (f"{api.url}{LIST}", auth)}
+            servers.append(cpu_per_request.Server(name, cpu_per_request.port_of(api), phases))
+        return measure(session, script, servers)
+
+
+def server_pids(port: int) -> list[int]:
+    """Every process of the server on `port`: uv, the server and its workers all carry API_PORT."""
+    marker = f"API_PORT={port}".encode()
+    return [pid for pid, _ in processes() if marker in read_proc(pid, "environ").split(b"\0")]
+
+
+def measure(
+    session: nox.Session,
+    script: Path,
+    servers: list[cpu_per_request.Server],
+    rounds: int = CPU_ROUNDS,
+) -> dict[str, Any]:
+    """`rounds` rounds over every server's phases, the order turned each round; the figures."""
+    for number in range(rounds):
+        turn = number % len(servers)
+        for server in servers[turn:] + servers[:turn]:
+            pids = {"api": server_pids(server.port)}
+            for phase, (url, headers) in server.requests.items():
+                result = wrk(
+                    session, script, url, CONNECTIONS, headers,
+                    cpu=pids, seconds=CPU_ROUND_SECONDS,
+                )  # fmt: skip
+                server.rounds.setdefault(phase, []).append(result)
+    return cpu_per_request.figures(servers)
 
 
 def before_is_here() -> bool:
@@ -228,15 +289,16 @@ def wrk(
     *,
     timeout: int = 10,
     cpu: Mapping[str, list[int]] | None = None,
+    seconds: int = PHASE_SECONDS,
 ) -> dict[str, Any]:
-    """A closed-loop wrk run: `connections` connections, no think time, PHASE_SECONDS long. With
+    """A closed-loop wrk run: `connections` connections, no think time, `seconds` long. With
     `cpu` ({"api": pids, ...}), also the CPU time those processes spent per request, in us."""
     spent_before = {name: cpu_seconds(pids) for name, pids in (cpu or {}).items()}
     header_args = [
         arg for name, value in (headers or {}).items() for arg in ("-H", f"{name}: {value}")
     ]
     output = session.run(
-        "wrk", "--threads=2", f"--connections={connections}", f"--duration={PHASE_SECONDS}s",
+        "wrk", "--threads=2", f"--connections={connections}", f"--duration={seconds}s",
         f"--timeout={timeout}s", f"--script={script}", *header_args, url,
         external=True, silent=True,
     )  # fmt: skip
@@ -360,8 +422,6 @@ def derive(report: dict[str, Any]) -> None:
     # Requests shed on purpose: LocustBadStatusCode(code=503), or a login answered 503.
     shed = sum(n for kind, n in locust["error_kinds"].items() if re.search(r"\b503\b", kind))
     locust["errors_not_503"] = locust["errors"] - shed
-    if "before" in report:
-        report["before"]["cached_vs_bare"] = cached_vs_bare(report["before"])
     report["copier_median_s_max"] = max(report["copier_copy_median_s"].values())
     report["targets"] = {
         name: {
@@ -404,10 +464,6 @@ def table(report: dict[str, Any]) -> str:
              "statuses / errors")]  # fmt: skip
     phases = [(phase, report[phase]) for phase in ("bare", "cached", "uncached", "stress",
                                                   "after_stress")]  # fmt: skip
-    if "before" in report:
-        phases += [
-            (f"{phase} @{BEFORE_REF}", report["before"][phase]) for phase in ("bare", "cached")
-        ]
     for phase, r in phases:
         rows.append((phase, str(r["connections"]), f"{r['requests_per_second']:.0f}",
                      f"{r['p50_ms']:.1f}", f"{r['p95_ms']:.1f}", f"{r['p99_ms']:.1f}", cpu_cell(r),
@@ -426,13 +482,7 @@ def table(report: dict[str, Any]) -> str:
     for name, target in report["targets"].items():
         mark = {True: "met", False: "MISSED", None: "n/a"}[target["met"]]
         lines.append(f"{mark:7} {name:22} {target['value']!s:>10}  {target['target']}")
-    if "before" in report:
-        before, after = report["before"]["cached"], report["cached"]
-        lines.append(
-            f"CPU us per cached hit (API workers + Redis), before ({BEFORE_REF}) -> now: "
-            f"{cpu_cell(before)} -> {cpu_cell(after)}; cached/bare "
-            f"{report['before']['cached_vs_bare']} -> {report['cached_vs_bare']}"
-        )
+    lines.append(cpu_per_request.table(report["cpu"], BEFORE_REF))
     lines.append(f"worker RSS MB: {report['worker_rss_mb']}; copier copy medians (s): "
                  f"{report['copier_copy_median_s']}")  # fmt: skip
     return "\n".join(lines)
