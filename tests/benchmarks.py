@@ -26,12 +26,14 @@ import nox
 
 from tests import cpu_per_request
 from tests.variant_checks import live_api
-from tests.variant_checks.common import NOT_THE_NOX_VENV, REDIS_URL, fresh_database
+from tests.variant_checks.common import NOT_THE_NOX_VENV, POSTGRES_URL, REDIS_URL, fresh_database
 from tests.variants import REDIS_DATABASES
 from tests.working_tree import copy_working_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / ".nox" / "bench-report.json"
+# The figures the generated docs/costs.md prices: written by each full run, committed for a release.
+CAPACITY = ROOT / "extensions" / "capacity.json"
 TIERS = ("dev", "mvp", "growth")
 
 # The generated Makefile's `make loadtest-seed` defaults.
@@ -159,14 +161,53 @@ def run(
         env={**BENCH_ENV, "CACHE_ENABLED": "false"},
     ) as api:
         auth = {"Authorization": f"Bearer {sign_in(api.url)}"}
-        report["uncached"] = wrk(session, script, f"{api.url}{LIST}", CONNECTIONS, auth)
+        # The pool's connections are open after a first load: their backends are the ones to count.
+        wrk(session, script, f"{api.url}{LIST}", CONNECTIONS, auth, seconds=2)
+        database = urllib.parse.urlsplit(database_url).path.lstrip("/")
+        processes = {"api": server_pids(port_of(api)), "redis": redis_pids(),
+                     "postgres": postgres_pids(session, database)}  # fmt: skip
+        report["uncached"] = wrk(
+            session, script, f"{api.url}{LIST}", CONNECTIONS, auth, cpu=processes
+        )
 
     report["jobs_per_second"] = job_rate(session, project, database_url)
     report["copier_copy_median_s"] = copier_medians(session, tmp)
     derive(report)
+    report["machine"]["load_average_1m"] = round(os.getloadavg()[0], 2)
     REPORT.parent.mkdir(exist_ok=True)
     REPORT.write_text(json.dumps(report, indent=2))
-    session.log("\n" + table(report) + f"\nReport: {REPORT}")
+    CAPACITY.write_text(json.dumps(capacity_figures(report), indent=2) + "\n")
+    session.log("\n" + table(report) + f"\nReport: {REPORT}\nCapacity figures: {CAPACITY}")
+
+
+def capacity_figures(report: Mapping[str, Any]) -> dict[str, Any]:
+    """What the generated docs/costs.md prices (extensions/context.py:capacity): the CPU of one
+    cached and one uncached read of the mvp API, recorded with where and when it was measured."""
+    cached, uncached = report["cached"], report["uncached"]
+    commit = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    return {
+        "measured_by": "nox -s bench (tests/benchmarks.py)",
+        "recorded": time.strftime("%Y-%m-%d"),
+        "template_commit": commit,
+        "machine_cpus": report["machine"]["cpus"],
+        # Other work on the machine inflates CPU time per request: record how busy it was.
+        "load_average_1m": report["machine"]["load_average_1m"],
+        "floor_cpu_us": report["cpu"]["floor"]["median"],
+        "cpu_us_per_request": {
+            # The median over the rounds against the floor; Redis's from the longer phase.
+            "cached_read": {
+                "api": report["cpu"]["now"]["cached"]["cpu_us_median"],
+                "redis": cached["redis_cpu_us_per_request"],
+            },
+            "uncached_read": {
+                name: uncached[f"{name}_cpu_us_per_request"]
+                for name in ("api", "redis", "postgres")
+            },
+        },
+    }
 
 
 def cpu_against_floor(
@@ -177,9 +218,7 @@ def cpu_against_floor(
     with contextlib.ExitStack() as serving:
         floor = serving.enter_context(cpu_per_request.floor(session, project))
         servers = [
-            cpu_per_request.Server(
-                "floor", cpu_per_request.port_of(floor), {"floor": (f"{floor.url}/", {})}
-            )
+            cpu_per_request.Server("floor", port_of(floor), {"floor": (f"{floor.url}/", {})})
         ]
         for name, rendered in (("before", before), ("now", project)):
             if rendered is None:
@@ -196,7 +235,7 @@ def cpu_against_floor(
             auth = {"Authorization": f"Bearer {sign_in(api.url)}"}
             live_api.request(f"{api.url}{LIST}", headers=auth)  # fills the cache
             phases = {"bare": (f"{api.url}/health/live", {}), "cached": (f"{api.url}{LIST}", auth)}
-            servers.append(cpu_per_request.Server(name, cpu_per_request.port_of(api), phases))
+            servers.append(cpu_per_request.Server(name, port_of(api), phases))
         return measure(session, script, servers)
 
 
@@ -268,7 +307,7 @@ def bare_and_cached(
     session: nox.Session, script: Path, api: live_api.LiveApi, auth: Mapping[str, str]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The bare endpoint, then the cached list (filled already), each with its CPU per request."""
-    processes = {"api": worker_pids(api.url), "redis": redis_pids()}
+    processes = {"api": server_pids(port_of(api)), "redis": redis_pids()}
     bare = wrk(session, script, f"{api.url}/health/live", CONNECTIONS, cpu=processes)
     cached = wrk(session, script, f"{api.url}{LIST}", CONNECTIONS, auth, cpu=processes)
     return bare, cached
@@ -338,6 +377,20 @@ def worker_pids(api_url: str) -> list[int]:
     port = f"API_PORT={urllib.parse.urlsplit(api_url).port}".encode()
     return [pid for pid, cmdline in processes()
             if b"spawn_main" in cmdline and port in read_proc(pid, "environ")]  # fmt: skip
+
+
+def port_of(api: live_api.LiveApi) -> int:
+    return urllib.parse.urlsplit(api.url).port or 80
+
+
+def postgres_pids(session: nox.Session, database: str) -> list[int]:
+    """The PostgreSQL backends connected to `database` (the API's pool, open by now)."""
+    output = session.run(
+        "psql", f"{POSTGRES_URL}/postgres", "-Atc",
+        f"SELECT pid FROM pg_stat_activity WHERE datname = '{database}'",
+        external=True, silent=True,
+    )  # fmt: skip
+    return [int(line) for line in str(output).split() if line.isdigit()]
 
 
 def redis_pids() -> list[int]:
@@ -453,14 +506,16 @@ def meets(measured: Any, rule: str) -> bool | None:
 
 
 def cpu_cell(phase: Mapping[str, Any]) -> str:
-    """CPU us per request: the API's workers + Redis (the phases that measured it)."""
-    if "api_cpu_us_per_request" not in phase:
-        return ""
-    return f"{phase['api_cpu_us_per_request']} + {phase['redis_cpu_us_per_request']}"
+    """CPU us per request: the API's processes + Redis (+ PostgreSQL), where a phase measured it."""
+    return " + ".join(
+        str(phase[f"{name}_cpu_us_per_request"])
+        for name in ("api", "redis", "postgres")
+        if f"{name}_cpu_us_per_request" in phase
+    )
 
 
 def table(report: dict[str, Any]) -> str:
-    rows = [("phase", "conns", "req/s", "p50 ms", "p95 ms", "p99 ms", "CPU us/req api + redis",
+    rows = [("phase", "conns", "req/s", "p50 ms", "p95 ms", "p99 ms", "CPU us/req api+redis(+pg)",
              "statuses / errors")]  # fmt: skip
     phases = [(phase, report[phase]) for phase in ("bare", "cached", "uncached", "stress",
                                                   "after_stress")]  # fmt: skip

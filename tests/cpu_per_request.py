@@ -16,7 +16,6 @@ import os
 import statistics
 import subprocess
 import time
-import urllib.parse
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,10 +72,6 @@ def floor(session: nox.Session, project: Path) -> Iterator[live_api.LiveApi]:
         yield api
     finally:
         live_api.stop(process)
-
-
-def port_of(api: live_api.LiveApi) -> int:
-    return urllib.parse.urlsplit(api.url).port or 80
 
 
 def figures(servers: list[Server]) -> dict[str, Any]:
