@@ -37,7 +37,7 @@ def variant_id(variant: Mapping) -> str:
 
 
 def variant_answers(variant: Mapping) -> dict[str, object]:
-    """The answers that render `variant` (sign_in_with and teams only where the variant sets them)."""
+    """The answers that render `variant` (sign_in_with, teams only where the variant sets them)."""
     tier, frontend, python_version, sign_in_with, teams = variant_key(variant)
     answers: dict[str, object] = {
         "tier": tier, "frontend": frontend, "python_version": python_version

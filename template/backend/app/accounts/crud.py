@@ -30,9 +30,9 @@ def exported(name: str) -> Callable[[Exporter], Exporter]:
     return register
 
 
-# What other domains add to a new account, in its transaction (an organisation's personal
-# workspace): called with the session and the id `register_user` tried, for a taken address too
-# (the same statements either way), so each must do nothing when no such user was created.
+# What other domains add to a new account, in its transaction: called with the session and the
+# id `register_user` tried, for a taken address too (the same statements either way), so each must
+# do nothing when no such user was created.
 SignUpHook = Callable[[AsyncSession, uuid.UUID], Awaitable[None]]
 SIGN_UP_HOOKS: list[SignUpHook] = []
 

@@ -52,9 +52,10 @@ async def personal_org(session: AsyncSession, user_id: uuid.UUID) -> Organisatio
     if org is not None:
         return org
     org = Organisation(name=PERSONAL_NAME, personal_of=user_id)
-    session.add(org)
-    session.add(Membership(org_id=org.id, user_id=user_id, role="owner"))
     try:
+        session.add(org)
+        await session.flush()  # no relationship tells SQLAlchemy the order: the row first
+        session.add(Membership(org_id=org.id, user_id=user_id, role="owner"))
         await session.commit()
     except IntegrityError:  # another request made it first
         await session.rollback()
@@ -69,6 +70,7 @@ async def create_org(session: AsyncSession, owner_id: uuid.UUID, name: str) -> O
     """A new organisation, `owner_id` its owner (the caller records the event and commits)."""
     org = Organisation(name=name)
     session.add(org)
+    await session.flush()  # no relationship tells SQLAlchemy the order: the row first
     session.add(Membership(org_id=org.id, user_id=owner_id, role="owner"))
     await session.flush()
     return org
@@ -247,10 +249,11 @@ async def set_invitation_token(
         update(Invitation)
         .where(col(Invitation.id) == invitation_id, *pending())
         .values(digest=digest)
-        .returning(Invitation)
+        .returning(col(Invitation.id))
         .execution_options(synchronize_session=False)
     )
-    return result.first()
+    updated = result.first()
+    return await session.get(Invitation, updated[0]) if updated else None
 
 
 async def use_invitation(session: AsyncSession, digest: str, email: str) -> Invitation | None:
@@ -261,10 +264,11 @@ async def use_invitation(session: AsyncSession, digest: str, email: str) -> Invi
         update(Invitation)
         .where(col(Invitation.digest) == digest, col(Invitation.email) == email, *pending())
         .values(accepted_at=utcnow())
-        .returning(Invitation)
+        .returning(col(Invitation.id))
         .execution_options(synchronize_session=False)
     )
-    return result.first()
+    used = result.first()
+    return await session.get(Invitation, used[0]) if used else None
 
 
 async def find_invitation(session: AsyncSession, digest: str) -> Invitation | None:

@@ -25,7 +25,7 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 def forgotten_invalidations(routes: list[APIRoute]) -> list[str]:
     """The write routes that do not declare invalidating every cached read beside them (the reads
     of the same resource, its path less the parameters at its end: /items and /items/{item_id};
-    /orgs/{org_id}/items and /orgs/{org_id}/items/{item_id})."""
+    /shops/{shop_id}/notes and /shops/{shop_id}/notes/{note_id})."""
     by_resource: defaultdict[str, list[APIRoute]] = defaultdict(list)
     for route in routes:
         segments = route.path.strip("/").split("/")
