@@ -13,7 +13,6 @@ import pytest
 
 from tests import guide
 
-PROVIDER_CHOICES = [[], ["github"]]
 # A colour written out: #abc / #aabbcc(dd) (not a private name such as #add() or this.#fade.x),
 # or a CSS colour function.
 COLOUR = re.compile(r"#[0-9a-fA-F]{3,8}\b(?!\s*[(=.])|\b(?:rgba?|hsla?|hwb|oklch|oklab|lab|lch)\(")
@@ -23,9 +22,15 @@ def source_files(project: Path) -> list[Path]:
     return sorted((project / "frontend" / "src").rglob("*.js"))
 
 
-@pytest.mark.parametrize("sign_in_with", PROVIDER_CHOICES, ids=["no-providers", "github"])
-def test_every_route_loads_a_module_that_exists(render, sign_in_with: list[str]) -> None:
-    project = render(tier="dev", frontend=True, sign_in_with=sign_in_with)
+@pytest.mark.parametrize(
+    ("sign_in_with", "teams"),
+    [([], False), (["github"], False), ([], True)],
+    ids=["no-providers", "github", "teams"],
+)
+def test_every_route_loads_a_module_that_exists(
+    render, sign_in_with: list[str], teams: bool
+) -> None:
+    project = render(tier="dev", frontend=True, sign_in_with=sign_in_with, teams=teams)
     table = (project / "frontend" / "src" / "routes.js").read_text()
     paths = re.findall(r'^    path: "([^"]+)",$', table, re.MULTILINE)
     modules = re.findall(r'^    load: \(\) => import\("\./([^"]+)"\),$', table, re.MULTILINE)
@@ -33,6 +38,7 @@ def test_every_route_loads_a_module_that_exists(render, sign_in_with: list[str])
     for module in modules:
         assert (project / "frontend" / "src" / module).is_file(), f"routes.js loads {module}"
     assert ("/auth/callback/*" in paths) == bool(sign_in_with)
+    assert ("/invitations/accept" in paths) == teams
 
 
 def test_colours_are_named_only_in_styles_js(render) -> None:

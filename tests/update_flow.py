@@ -7,7 +7,8 @@ the new release and graduates dev -> mvp -> growth. After every step the project
 render of the same answers plus the founder's edits (nothing lost, nothing left over, no conflict)
 and `.env` must be byte for byte what it was; the project's own `make test` must pass after the
 update and after the last graduation. A second founder updates a 0.2 project with their own route
-to the domain layout (`domain_layout_story`).
+to the domain layout (`domain_layout_story`); a third, whose project holds accounts and items,
+answers teams=yes (`teams_story`): every item lands in its owner's personal organisation.
 """
 
 from __future__ import annotations
@@ -545,6 +546,67 @@ def domain_layout_story(
     run_project_tests(session, variant, services=False)
 
 
+# A project's data before it answers teams=yes: accounts, and items that must each land in their
+# owner's personal organisation (migration 0008).
+TEAMS_SEED = (
+    "INSERT INTO users (id, email, hashed_password, is_active, role, email_verified,"
+    " session_version, created_at)"
+    " SELECT md5(n::text)::uuid, 'user' || n || '@example.com', 'x', true, 'member', true, 0, now()"
+    " FROM generate_series(1, 20) AS n;"
+    "INSERT INTO items (id, title, owner_id, created_at, updated_at)"
+    " SELECT md5('item' || n)::uuid, 'Item ' || n, md5((n % 20 + 1)::text)::uuid, now(), now()"
+    " FROM generate_series(1, 200) AS n;"
+)
+ITEMS_DIGEST = (
+    "SELECT count(*) || ' items, '"
+    " || md5(string_agg(id || title || owner_id, ',' ORDER BY id)) FROM items"
+)
+# Items in their owner's personal organisation, and organisations with exactly one owner.
+IN_PERSONAL_ORGS = (
+    "SELECT count(*) FROM items JOIN organisations"
+    " ON organisations.id = items.org_id AND organisations.personal_of = items.owner_id"
+)
+OWNED_ORGS = "SELECT count(*) FROM memberships WHERE role = 'owner'"
+
+
+def teams_story(session: nox.Session, workdir: Path, template: Path, new: Release) -> None:
+    """A project of the newest release with accounts and items answers teams=yes later: the
+    update merges cleanly, its migration moves every item into its owner's personal organisation
+    (nothing lost, nothing else changed), and the project's tests pass."""
+    slug = "nf-update-teams"
+    project = copier_copy(session, template, new.tag, workdir / slug, project_name=slug)
+    git(session, project, "init", "--quiet", "--initial-branch=main")
+    commit_all(session, project, "Initial commit, without teams")
+    variant = Variant("dev", True, project, slug, REDIS_DATABASES["update"])
+    fresh_database(session, "nf_update_teams")
+    database = f"{POSTGRES_URL}/nf_update_teams"  # a plain URL, as a host gives it
+    run_in_project(session, variant, "make", "migrate", DATABASE_URL=database)
+    session.run("psql", database, "-qc", TEAMS_SEED, external=True)
+    before = infra.psql_value(session, database, ITEMS_DIGEST)
+
+    copier_update(session, project, teams="true")
+    status = git_output(project, "status", "--porcelain", "--untracked=all")
+    rejected = [line[3:] for line in status.splitlines() if line.endswith(".rej")]
+    if rejected or "<<<<<<<" in git_output(project, "diff"):
+        session.error(f"teams=yes did not merge cleanly: {rejected or 'conflict markers'}")
+    if not (project / "backend/app/orgs/routes.py").is_file():
+        session.error("the update to teams=yes rendered no orgs domain")
+    session.log(change_summary(session, project, "teams=no -> teams=yes"))
+    commit_all(session, project, "Answer teams=yes")
+
+    run_in_project(session, variant, "make", "migrate", DATABASE_URL=database)
+    after = infra.psql_value(session, database, ITEMS_DIGEST)
+    moved = infra.psql_value(session, database, IN_PERSONAL_ORGS)
+    owners = infra.psql_value(session, database, OWNED_ORGS)
+    if (after, moved, owners) != (before, "200", "20"):
+        session.error(
+            f"teams=yes lost or misplaced data: {before!r} -> {after!r}, {moved} of 200 items in "
+            f"their owner's personal organisation, {owners} owners for 20 accounts"
+        )
+    session.log(f"teams=yes moved {moved} items into 20 personal organisations ({after})")
+    run_project_tests(session, variant, services=False)
+
+
 def run(session: nox.Session, workdir: Path) -> None:
     """The whole story: old release -> founder edits -> update -> dev -> mvp -> growth, then a
     new founder follows the READMEs' own commands."""
@@ -590,4 +652,5 @@ def run(session: nox.Session, workdir: Path) -> None:
     # refused downgrades, with --data and at the prompt).
     run_project_tests(session, replace(variant, tier="growth"))
     follow_the_readmes(session, workdir, template, new)
+    teams_story(session, workdir, template, new)
     upgrade_pr_flow.run(session, template, project, kept={**FOUNDER_FILES, **founder.inserted})

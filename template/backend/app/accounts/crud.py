@@ -30,6 +30,19 @@ def exported(name: str) -> Callable[[Exporter], Exporter]:
     return register
 
 
+# What other domains add to a new account, in its transaction: called with the session and the
+# id `register_user` tried, for a taken address too (the same statements either way), so each must
+# do nothing when no such user was created.
+SignUpHook = Callable[[AsyncSession, uuid.UUID], Awaitable[None]]
+SIGN_UP_HOOKS: list[SignUpHook] = []
+
+
+def registered(hook: SignUpHook) -> SignUpHook:
+    """Register `hook` to run in the transaction of every registration."""
+    SIGN_UP_HOOKS.append(hook)
+    return hook
+
+
 # --- users ---------------------------------------------------------------------------------------
 async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
     return await session.get(User, user_id)
@@ -63,6 +76,8 @@ async def register_user(
         .returning(col(User.id))
     )
     created = inserted.first() is not None
+    for hook in SIGN_UP_HOOKS:
+        await hook(session, user_id)
     # A taken address's event names no account: finding it would be one more query.
     kind, target = (audit.REGISTERED, user_id) if created else (audit.REGISTRATION_ATTEMPTED, None)
     audit.record(session, kind, actor_id=target, target_user_id=target, ip=ip)

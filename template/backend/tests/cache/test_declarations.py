@@ -24,10 +24,14 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 def forgotten_invalidations(routes: list[APIRoute]) -> list[str]:
     """The write routes that do not declare invalidating every cached read beside them (the reads
-    under the same first path segment: /items and /items/{item_id})."""
+    of the same resource, its path less the parameters at its end: /items and /items/{item_id};
+    /shops/{shop_id}/notes and /shops/{shop_id}/notes/{note_id})."""
     by_resource: defaultdict[str, list[APIRoute]] = defaultdict(list)
     for route in routes:
-        by_resource[route.path.strip("/").split("/")[0]].append(route)
+        segments = route.path.strip("/").split("/")
+        while len(segments) > 1 and segments[-1].startswith("{"):
+            segments.pop()
+        by_resource["/".join(segments)].append(route)
     forgotten = []
     for group in by_resource.values():
         cached_here = {

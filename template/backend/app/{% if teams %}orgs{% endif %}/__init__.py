@@ -1,0 +1,1 @@
+"""Organisations: shared workspaces, their members and roles, and invitations by email."""
