@@ -43,6 +43,18 @@ def registered(hook: SignUpHook) -> SignUpHook:
     return hook
 
 
+# What other domains do before an account is deleted, in its transaction: each may raise a
+# CodedError (app/api/errors.py) to refuse, or move what must outlive the account.
+DeletionHook = Callable[[AsyncSession, uuid.UUID], Awaitable[None]]
+DELETION_HOOKS: list[DeletionHook] = []
+
+
+def before_deletion(hook: DeletionHook) -> DeletionHook:
+    """Register `hook` to run before every account deletion, in its transaction."""
+    DELETION_HOOKS.append(hook)
+    return hook
+
+
 # --- users ---------------------------------------------------------------------------------------
 async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
     return await session.get(User, user_id)
@@ -120,13 +132,16 @@ async def end_sessions(session: AsyncSession, user: User) -> None:
 
 async def delete_user(session: AsyncSession, user: User) -> bool:
     """The user and everything of theirs (items, tokens: ON DELETE CASCADE), with what the
-    session holds; False, and nothing done, when they are the last active admin."""
+    session holds; False, and nothing done, when they are the last active admin. A deletion hook
+    may refuse by raising (the caller's session then rolls back)."""
     # As when an admin steps down (admin.py): the active admins' rows stay locked until the
     # delete commits, so the last two cannot both go at once.
     admins = await lock_active_admins(session) if user.role == "admin" else set()
     if user.id in admins and len(admins) <= 1:
         await session.rollback()
         return False
+    for hook in DELETION_HOOKS:
+        await hook(session, user.id)
     await session.delete(user)
     if user.id in admins:
         # SQLite has no row locks: counting again after the write sees a change committed first.

@@ -107,7 +107,7 @@ async def export_my_data(user: CurrentUserDep, session: SessionDep) -> JSONRespo
     status_code=status.HTTP_204_NO_CONTENT,
     responses={
         400: WRONG_PASSWORD,
-        409: {"model": CodedMessage, "description": "The last active admin cannot go"},
+        409: {"model": CodedMessage, "description": "The last active admin, or needed elsewhere"},
     },
 )
 async def delete_me(

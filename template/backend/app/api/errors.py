@@ -13,6 +13,8 @@ class ErrorCode(StrEnum):
     LAST_ADMIN = "last_admin"
     # Signed out elsewhere: a password change or reset, "sign out everywhere", a reused token.
     SESSION_ENDED = "session_ended"
+    # Another domain still needs the account: its detail says why and what to do first.
+    DELETION_BLOCKED = "deletion_blocked"
 
 
 class CodedError(HTTPException):

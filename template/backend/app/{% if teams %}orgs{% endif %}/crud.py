@@ -5,13 +5,16 @@ import uuid
 from collections.abc import Sequence
 from datetime import timedelta
 
+from fastapi import status
 from sqlalchemy import Row, exists, literal
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 from sqlmodel import col, func, insert, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.accounts.crud import exported, registered
+from app.accounts.crud import before_deletion, exported, registered
 from app.accounts.models import User
+from app.api.errors import CodedError, ErrorCode
 from app.core.db import utcnow
 from app.orgs.models import Invitation, Membership, Organisation
 
@@ -139,6 +142,33 @@ async def export_memberships(session: AsyncSession, user_id: uuid.UUID) -> list[
         {"id": str(org.id), "name": org.name, "role": role}
         for org, role in await list_orgs_of(session, user_id)
     ]
+
+
+@before_deletion
+async def keep_shared_organisations(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """An account cannot go while it owns an organisation others use or that is not its personal
+    one: that organisation would be left without an owner."""
+    other = aliased(Membership)
+    others = (
+        select(func.count())
+        .select_from(other)
+        .where(col(other.org_id) == col(Organisation.id), col(other.user_id) != user_id)
+        .scalar_subquery()
+    )
+    owned = await session.exec(
+        select(Organisation.name)
+        .join(Membership, col(Membership.org_id) == col(Organisation.id))
+        .where(col(Membership.user_id) == user_id, col(Membership.role) == "owner")
+        .where((col(Organisation.personal_of).is_(None)) | (others > 0))
+        .limit(1)
+    )
+    name = owned.first()
+    if name is not None:
+        raise CodedError(
+            status.HTTP_409_CONFLICT,
+            ErrorCode.DELETION_BLOCKED,
+            f"You own the organisation {name!r}: transfer it to another member or delete it first.",
+        )
 
 
 # --- members -------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from httpx import AsyncClient
 
 from tests.admin.test_admin import admin_app
 from tests.orgs.helpers import add_member, new_org, user_id
-from tests.utils import API, signup
+from tests.utils import API, PASSWORD, signup
 
 __all__ = ["admin_app"]  # the first admin's fixture, from the admin area's tests
 
@@ -86,6 +86,37 @@ async def test_ownership_is_transferred_then_the_organisation_deleted(client: As
         assert (await client.get(org, headers=account.headers)).status_code == 404
         url = f"{org}/items/{item.json()['id']}"
         assert (await client.get(url, headers=account.headers)).status_code == 404
+
+
+async def test_an_account_that_owns_a_shared_organisation_stays_until_it_is_handed_on(
+    client: AsyncClient,
+) -> None:
+    owner = await signup(client)
+    org_id = await new_org(client, owner, "Acme")
+    member = await add_member(client, org_id, "member")
+    org = f"{API}/orgs/{org_id}"
+    made = await client.post(f"{org}/items", json={"title": "Stays"}, headers=member.headers)
+    assert made.status_code == 201, made.text
+    delete = {"password": PASSWORD}
+    refused = await client.post(f"{API}/users/me/delete", json=delete, headers=owner.headers)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "deletion_blocked"
+    assert "Acme" in refused.json()["detail"]
+    assert (await client.get(org, headers=owner.headers)).json()["role"] == "owner"
+
+    # The member's account goes; the item they made stays the organisation's, now its owner's.
+    gone = await client.post(f"{API}/users/me/delete", json=delete, headers=member.headers)
+    assert gone.status_code == 204, gone.text
+    items = (await client.get(f"{org}/items", headers=owner.headers)).json()["data"]
+    owner_id = await user_id(client, owner)
+    assert [(item["title"], item["owner_id"]) for item in items] == [("Stays", owner_id)]
+
+    # With the organisation deleted, nothing holds the account.
+    confirm = {"confirm_name": "Acme"}
+    deleted = await client.request("DELETE", org, json=confirm, headers=owner.headers)
+    assert deleted.status_code == 204
+    gone = await client.post(f"{API}/users/me/delete", json=delete, headers=owner.headers)
+    assert gone.status_code == 204, gone.text
 
 
 async def test_items_are_the_personal_organisations_and_cached_for_all_members(
