@@ -268,8 +268,11 @@ def test_the_pgbouncer_check_points_at_the_suites_postgresql(objects, tmp_path) 
     ini = pgbouncer_ini_text(objects)
     local, name = local_pgbouncer_ini(ini, tmp_path, 6544, "nf_check", server=("127.0.0.9", 5433))
     config = parsed_ini(local)
-    connection = dict(part.split("=", 1) for part in config["databases"][name].split())
-    assert connection | {"host": "127.0.0.9", "port": "5433", "dbname": "nf_check"} == connection
+    assert set(config["databases"]) == {name, f"{name}_replica"}
+    local = {"host": "127.0.0.9", "port": "5433", "dbname": "nf_check"}
+    for entry in config["databases"].values():
+        connection = dict(part.split("=", 1) for part in entry.split())
+        assert connection | local == connection
     assert config["pgbouncer"]["listen_port"] == "6544"
 
 

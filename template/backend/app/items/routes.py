@@ -5,8 +5,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
-from app.accounts.deps import ApiRateLimit, CurrentUserDep, get_current_user
-from app.api.deps import MALFORMED_BODY, SIGNED_IN, Responses, SessionDep, SessionmakerDep
+from app.accounts.deps import (
+    ApiRateLimit,
+    CurrentUserDep,
+    LagTolerantSessionsDep,
+    get_current_user,
+)
+from app.api.deps import MALFORMED_BODY, SIGNED_IN, Responses, SessionDep
 from app.api.schemas import MAX_OFFSET, MAX_PAGE_SIZE, Message
 from app.cache import cached, invalidates
 from app.items import crud
@@ -30,7 +35,7 @@ def item_not_found() -> HTTPException:
 @router.get("", response_model=ItemsPublic)
 async def list_items(
     user: CurrentUserDep,
-    sessions: SessionmakerDep,
+    sessions: LagTolerantSessionsDep,
     cache: ItemsPage,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
@@ -70,7 +75,7 @@ async def create_item(
 
 @router.get("/{item_id}", response_model=ItemPublic, responses=NOT_FOUND)
 async def read_item(
-    item_id: uuid.UUID, user: CurrentUserDep, sessions: SessionmakerDep, cache: OneItem
+    item_id: uuid.UUID, user: CurrentUserDep, sessions: LagTolerantSessionsDep, cache: OneItem
 ) -> Response:
     async def load() -> ItemPublic:
         async with sessions() as session:
