@@ -212,7 +212,8 @@ def app_secrets(sign_in_with: Sequence[str]) -> list[dict[str, Any]]:
         key = f"OAUTH__{provider.upper()}__"
         names += [f"{key}ISSUER"] if provider == "oidc" else []
         names += [f"{key}CLIENT_ID", f"{key}CLIENT_SECRET"]
-    optional = ["SENTRY_DSN", "OTEL_EXPORTER_OTLP_HEADERS"]
+    # Without DATABASE_READ_URL every read is on the primary.
+    optional = ["DATABASE_READ_URL", "SENTRY_DSN", "OTEL_EXPORTER_OTLP_HEADERS"]
     return [{"name": name, "optional": False} for name in names] + [
         {"name": name, "optional": True} for name in optional
     ]

@@ -29,6 +29,21 @@ BAD_ANSWERS = [
         id="domain-with-scheme",
     ),
     pytest.param({"tier": "growth", "domain": "localhost"}, "such as", id="domain-no-dot"),
+    pytest.param(
+        {"tier": "growth", "domain": "acme.example.org", "github_repository": "acme"},
+        "as owner/name",
+        id="repository-without-owner",
+    ),
+    pytest.param(
+        {"tier": "mvp", "domain": "acme.example.org", "github_repository": "-acme/notes"},
+        'such as "acme/acme-notes"',
+        id="owner-starting-with-a-dash",
+    ),
+    pytest.param(
+        {"tier": "mvp", "domain": "acme.example.org", "github_repository": "acme/my notes"},
+        "as owner/name",
+        id="repository-with-a-space",
+    ),
     pytest.param({"tier": "platinum"}, "not in ['dev', 'mvp', 'growth']", id="unknown-tier"),
     pytest.param({"python_version": "3.8"}, "not in", id="old-python"),
 ]

@@ -268,8 +268,11 @@ def test_the_pgbouncer_check_points_at_the_suites_postgresql(objects, tmp_path) 
     ini = pgbouncer_ini_text(objects)
     local, name = local_pgbouncer_ini(ini, tmp_path, 6544, "nf_check", server=("127.0.0.9", 5433))
     config = parsed_ini(local)
-    connection = dict(part.split("=", 1) for part in config["databases"][name].split())
-    assert connection | {"host": "127.0.0.9", "port": "5433", "dbname": "nf_check"} == connection
+    assert set(config["databases"]) == {name, f"{name}_replica"}
+    local = {"host": "127.0.0.9", "port": "5433", "dbname": "nf_check"}
+    for entry in config["databases"].values():
+        connection = dict(part.split("=", 1) for part in entry.split())
+        assert connection | local == connection
     assert config["pgbouncer"]["listen_port"] == "6544"
 
 
@@ -335,11 +338,11 @@ def test_argocd_is_given_the_repository_its_applications_read(render) -> None:
     for path in [*project.glob("k8s/argocd-*.yaml"), *project.glob("monitoring/argocd/*.yaml")]:
         for doc in yaml.safe_load_all(path.read_text()):
             for source in [doc.get("spec", {}).get("source", {})] if doc else []:
-                if "your-github-owner" in source.get("repoURL", ""):
+                if "github.com" in source.get("repoURL", ""):
                     urls.add(source["repoURL"])
-    assert urls == {"git@github.com:your-github-owner/my-app.git"}
+    assert urls == {"git@github.com:founder/my-app.git"}
     setup = (project / "docs" / "operations.md").read_text()
-    secret = setup.index("--from-literal=url=git@github.com:your-github-owner/my-app.git")
+    secret = setup.index("--from-literal=url=git@github.com:founder/my-app.git")
     assert "argocd.argoproj.io/secret-type=repository" in setup[secret:]
     assert "--from-file=sshPrivateKey=" in setup[secret:]
     assert secret < setup.index("kubectl apply -n argocd -f k8s/argocd-application.yaml")

@@ -3,8 +3,8 @@
 
 - the app's settings into .env.production (gitignored; started from .env when missing): the
   droplet's .env on mvp, the Secret's env file on growth; its other lines are kept;
-- on growth, the managed database's host and port into k8s/pgbouncer.ini and its CA certificate
-  into k8s/database-ca.crt (both public: commit them).
+- on growth, the managed database's host and port, and its read replica's, into
+  k8s/pgbouncer.ini and its CA certificate into k8s/database-ca.crt (both public: commit them).
 
     pulumi stack output --json --show-secrets | uv run python write_outputs.py
 """
@@ -20,11 +20,14 @@ ENV_FILE = ".env.production"
 NOT_SETTINGS = {
     "DATABASE_HOST",
     "DATABASE_PORT",
+    "DATABASE_READ_HOST",
+    "DATABASE_READ_PORT",
     "DATABASE_CA_CERTIFICATE",
     "DEPLOY_HOST",
     "DEPLOY_USER",
 }
-PGBOUNCER_SERVER = re.compile(r"host=\S+ port=\d+")
+# A [databases] line: "<name> = host=... port=... dbname=..."; the replica's name ends in _replica.
+PGBOUNCER_SERVER = re.compile(r"^(?P<name>\w+) = host=\S+ port=\d+", re.MULTILINE)
 
 
 def merge_env(text: str, settings: dict[str, str]) -> str:
@@ -52,10 +55,17 @@ def write(outputs: dict[str, str], root: Path) -> list[Path]:
     written = [env_file]
     if "DATABASE_HOST" in outputs:
         pgbouncer = root / "k8s" / "pgbouncer.ini"
-        server = f"host={outputs['DATABASE_HOST']} port={outputs['DATABASE_PORT']}"
-        text, count = PGBOUNCER_SERVER.subn(server, pgbouncer.read_text())
-        if count != 1:
-            raise SystemExit(f"{pgbouncer}: expected one 'host=... port=...', found {count}")
+        primary = f"host={outputs['DATABASE_HOST']} port={outputs['DATABASE_PORT']}"
+        replica = f"host={outputs['DATABASE_READ_HOST']} port={outputs['DATABASE_READ_PORT']}"
+        found: list[str] = []
+
+        def server(line: re.Match[str]) -> str:
+            found.append(line["name"])
+            return f"{line['name']} = {replica if line['name'].endswith('_replica') else primary}"
+
+        text = PGBOUNCER_SERVER.sub(server, pgbouncer.read_text())
+        if len(found) != 2 or sum(name.endswith("_replica") for name in found) != 1:
+            raise SystemExit(f"{pgbouncer}: expected a database and its _replica, found {found}")
         pgbouncer.write_text(text)
         certificate = root / "k8s" / "database-ca.crt"
         certificate.write_text(outputs["DATABASE_CA_CERTIFICATE"])

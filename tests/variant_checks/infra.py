@@ -161,19 +161,22 @@ def check_pgbouncer(session: nox.Session, variant) -> None:
 def local_pgbouncer_ini(
     ini: str, directory: Path, port: int, database: str, server: tuple[str, int]
 ) -> tuple[str, str]:
-    """The manifest's pgbouncer.ini with only what differs here changed: the server (the local
-    PostgreSQL at `server`, host and port, which has no TLS: no CA to verify it), the listening
-    port and the file paths. Returns it and the database name clients use."""
+    """The manifest's pgbouncer.ini with only what differs here changed: the servers (the local
+    PostgreSQL at `server`, host and port, which has no TLS: no CA to verify it; the primary and
+    its read replica both `database` there), the listening port and the file paths. Returns it
+    and the primary's database name, which clients use."""
     entries = re.findall(r"^(\S+) = (host=.*)$", ini, flags=re.MULTILINE)
-    if len(entries) != 1:
-        raise ValueError(f"expected one [databases] entry in pgbouncer.ini, found {entries}")
-    name, connection = entries[0]
+    if sorted(name.endswith("_replica") for name, _ in entries) != [False, True]:
+        raise ValueError(f"expected a database and its _replica in pgbouncer.ini, found {entries}")
     host, server_port = server
-    local = re.sub(r"host=\S+", f"host={host}", connection)
-    local = re.sub(r"port=\S+", f"port={server_port}", local)
-    local = re.sub(r"dbname=\S+", f"dbname={database}", local)
-    replacements = {
-        f"{name} = {connection}": f"{name} = {local}",
+    replacements = {}
+    for name, connection in entries:
+        local = re.sub(r"host=\S+", f"host={host}", connection)
+        local = re.sub(r"port=\S+", f"port={server_port}", local)
+        local = re.sub(r"dbname=\S+", f"dbname={database}", local)
+        replacements[f"{name} = {connection}"] = f"{name} = {local}"
+    name = next(name for name, _ in entries if not name.endswith("_replica"))
+    replacements |= {
         "listen_addr = 0.0.0.0": "listen_addr = 127.0.0.1",
         "listen_port = 5432": f"listen_port = {port}",
         "auth_file = /etc/pgbouncer/auth/userlist.txt": f"auth_file = {directory}/userlist.txt",

@@ -30,7 +30,7 @@ from app.cache import (
 )
 from app.cache.replay import replay_later
 from app.core.config import Settings, get_settings
-from app.core.db import create_engine, create_sessionmaker, database_unavailable
+from app.core.db import ReadReplica, create_engine, create_sessionmaker, database_unavailable
 from app.core.security import HashingBusy
 from app.first_admin import ensure_first_admin
 from app.http.api_docs import add_api_docs
@@ -65,6 +65,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         metrics.watch_pool(app.state.engine.sync_engine.pool, capacity=capacity)
     )
     app.state.sessionmaker = create_sessionmaker(app.state.engine)
+    app.state.read_replica = None
+    if settings.database_read_url:
+        replica = create_engine(settings, url=settings.database_read_url)
+        app.state.read_replica = ReadReplica(
+            replica, app.state.sessionmaker, settings.database_read_retry_seconds
+        )
     cache_store: Store
     limit_store: Store
     background: list[asyncio.Task[None]] = [pool_watch]
@@ -90,6 +96,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         enabled=settings.cache_enabled,
         owner_record=deps.CurrentUser,  # looked up at start-up: the model this release has
         replay_later=replay_later(app.state.sessionmaker),
+        # A writer's next reads must see their write: the replica may not have it yet.
+        recent_write_seconds=(
+            settings.database_read_after_write_seconds if settings.database_read_url else None
+        ),
     )
     app.state.rate_limiter = RateLimiter(
         limit_store,
@@ -119,6 +129,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await stop_tasks(background)
         await job_queue.aclose()
         await app.state.engine.dispose()
+        if app.state.read_replica is not None:
+            await app.state.read_replica.engine.dispose()
         metrics.forget_pool()
         if app.state.redis is not None:
             await app.state.redis.aclose()

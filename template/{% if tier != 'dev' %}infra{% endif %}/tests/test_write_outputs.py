@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+import tier
 from write_outputs import merge_env, write
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -28,8 +29,14 @@ def test_outputs_land_in_the_files_the_project_reads(program, tmp_path):
     assert (tmp_path / ".env.production").stat().st_mode & 0o077 == 0
     if "DATABASE_HOST" in program.outputs:
         pgbouncer = (tmp_path / "k8s" / "pgbouncer.ini").read_text()
-        assert "your-cluster" not in pgbouncer
-        assert "host=private-db-primary.example.net port=25060" in pgbouncer
+        assert "your-cluster" not in pgbouncer and "your-replica" not in pgbouncer
+        databases = dict(
+            line.split(" = host=", 1) for line in pgbouncer.splitlines() if " = host=" in line
+        )
+        assert {name: server.split(" dbname=")[0] for name, server in databases.items()} == {
+            tier.DATABASE_NAME: "private-db-primary.example.net port=25060",
+            f"{tier.DATABASE_NAME}_replica": "private-db-replica.example.net port=25060",
+        }
         ca = (tmp_path / "k8s" / "database-ca.crt").read_text()
         assert ca == program.outputs["DATABASE_CA_CERTIFICATE"]
         assert f"DATABASE_URL={program.outputs['DATABASE_URL']}" in env

@@ -1,6 +1,8 @@
-"""The signed-in user: who sends a request, from its access token, checked on every request; and
-the API rate limit each signed-in user's requests count against (ApiRateLimit)."""
+"""The signed-in user: who sends a request, from its access token, checked on every request; the
+API rate limit each signed-in user's requests count against (ApiRateLimit); and the sessions of
+their reads that tolerate the read replica's lag (LagTolerantSessionsDep)."""
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, Request, status
@@ -9,9 +11,10 @@ from pydantic import Field
 
 from app.accounts import crud
 from app.accounts.models import UserPublic
-from app.api.deps import API_V1, too_many_requests, unauthorized
+from app.api.deps import API_V1, Sessions, too_many_requests, unauthorized
 from app.api.errors import CodedError, ErrorCode, account_deactivated, session_ended
 from app.cache import Cache
+from app.core.db import ReadReplica
 from app.core.security import InvalidTokenError, TokenClaims, decode_token
 from app.rate_limit import RateLimiter
 
@@ -88,6 +91,22 @@ async def get_current_user(claims: AccessClaimsDep, request: Request) -> Current
 
 
 CurrentUserDep = Annotated[CurrentUser, Depends(get_current_user)]
+
+
+async def get_lag_tolerant_sessions(request: Request, user: CurrentUserDep) -> Sessions:
+    """Sessions for the signed-in user's reads that may be a moment old (a cached read's miss,
+    the data export): on the read replica when there is one (DATABASE_READ_URL), except while
+    the user's own write may not have reached it; else the primary's."""
+    state = request.app.state
+    replica: ReadReplica | None = state.read_replica
+    if replica is None:
+        return state.sessionmaker
+    cache: Cache = state.cache
+    # Asked only when a session is opened: a cache hit costs no look-up.
+    return partial(replica.session, partial(cache.wrote_recently, user.id))
+
+
+LagTolerantSessionsDep = Annotated[Sessions, Depends(get_lag_tolerant_sessions)]
 
 
 def last_admin() -> CodedError:

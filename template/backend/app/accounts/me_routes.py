@@ -6,7 +6,7 @@ from fastapi.responses import JSONResponse
 from app import audit
 from app.accounts import crud, jobs
 from app.accounts.auth_routes import issue_tokens
-from app.accounts.deps import ApiRateLimit, CurrentUserDep, last_admin
+from app.accounts.deps import ApiRateLimit, CurrentUserDep, LagTolerantSessionsDep, last_admin
 from app.accounts.models import (
     EmailChange,
     PasswordChange,
@@ -91,14 +91,18 @@ async def change_email(body: EmailChange, user: CurrentUserDep, session: Session
 
 
 @router.get("/me/export", response_class=JSONResponse)
-async def export_my_data(user: CurrentUserDep, session: SessionDep) -> JSONResponse:
+async def export_my_data(
+    user: CurrentUserDep, session: SessionDep, sessions: LagTolerantSessionsDep
+) -> JSONResponse:
     """Everything stored about you, as a JSON download."""
+    # The account from the primary: a new one may not be on the read replica yet.
     record = await crud.get_user(session, user.id)
     if record is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "No such user.")
+    async with sessions() as rows:
+        export = await crud.export_user(rows, record)
     return JSONResponse(
-        await crud.export_user(session, record),
-        headers={"Content-Disposition": 'attachment; filename="my-data.json"'},
+        export, headers={"Content-Disposition": 'attachment; filename="my-data.json"'}
     )
 
 

@@ -1,7 +1,8 @@
 """What every domain's routes depend on: settings, database session, cache, rate limiter, and the
 error answers and response documentation they share. The signed-in user is app/accounts/deps.py."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -15,6 +16,8 @@ from app.rate_limit import RateLimiter
 
 API_V1 = "/api/v1"
 Sessionmaker = async_sessionmaker[AsyncSession]
+# What `async with sessions() as session:` needs: a Sessionmaker, or the read replica's sessions.
+Sessions = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 Responses = dict[int | str, dict[str, object]]
 # Documented on the routes that read a body: FastAPI answers 400 when it is not JSON or a form.
 MALFORMED_BODY: Responses = {400: {"model": Message, "description": "The body could not be parsed"}}

@@ -68,8 +68,11 @@ class Cache:
         enabled: bool = True,
         owner_record: type[BaseModel] | None = None,
         replay_later: ReplayLater | None = None,
+        recent_write_seconds: int | None = None,
     ) -> None:
         self.store = store
+        # How long `wrote_recently` remembers an owner's write (None: not at all, no replica).
+        self.recent_write_seconds = recent_write_seconds
         self.ttl_seconds = ttl_seconds
         self.enabled = enabled
         self._record_prefix = f"user:{shape(owner_record)}" if owner_record else "user"
@@ -164,6 +167,9 @@ class Cache:
     async def invalidate(self, owner: object, *keys: str) -> None:
         """Call after a write commits: `owner`'s namespaced entries are gone, and so are `keys`
         (the entries of the items it changed)."""
+        if self.recent_write_seconds is not None:
+            # Before the response: the writer's next read is already kept off the replica.
+            await self.store.set(f"wrote:{owner}", b"1", self.recent_write_seconds)
         if not self.enabled:
             return
         # Carried through even when the request is cancelled (its client left): the write is in.
@@ -182,6 +188,11 @@ class Cache:
                 lost = True
         if lost and self._replay_later is not None:
             await self._replay_later(name, list(keys))
+
+    async def wrote_recently(self, owner: object) -> bool:
+        """Whether `owner` wrote within `recent_write_seconds` (their reads then stay on the
+        primary, which has the write; the replica may not yet)."""
+        return await self.store.get(f"wrote:{owner}") is not None
 
     async def replay(self, owner: str, keys: Sequence[str]) -> bool:
         """Do a lost invalidation again (`replay_later`'s job): True once Redis took all of it."""
