@@ -27,6 +27,9 @@ pytestmark = [
     pytest.mark.anyio,
     pytest.mark.skipif(not TEST_DATABASE_URL, reason="a read replica is PostgreSQL's"),
 ]
+# With teams an organisation's items are shared: one member's cache miss must not fill the cache
+# with what the replica lacks of another member's write, so those reads stay on the primary.
+SHARED_ITEMS = "org_id" in Item.model_fields
 
 
 async def _on_server(database_url: str, statement: str) -> object:
@@ -125,6 +128,7 @@ async def new_item(client: AsyncClient, account: Account, title: str) -> str:
     return response.json()["id"]
 
 
+@pytest.mark.skipif(SHARED_ITEMS, reason="an organisation's items are read on the primary")
 async def test_lag_tolerant_reads_are_the_replicas_but_right_after_the_users_write(
     make_app: MakeApp, database_url: str, replica_url: str
 ) -> None:
