@@ -11,6 +11,13 @@ class ErrorCode(StrEnum):
     EMAIL_NOT_VERIFIED = "email_not_verified"
     ACCOUNT_DEACTIVATED = "account_deactivated"
     LAST_ADMIN = "last_admin"
+    # Two-step sign-in (app/accounts/mfa_routes.py).
+    MFA_INVALID_CODE = "mfa_invalid_code"
+    MFA_EXPIRED = "mfa_expired"
+    MFA_ALREADY_ON = "mfa_already_on"
+    MFA_NOT_ON = "mfa_not_on"
+    # REQUIRE_MFA_FOR_ADMINS: an admin without a second factor is refused the admin routes.
+    MFA_REQUIRED = "mfa_required"
 
 
 class CodedError(HTTPException):
