@@ -41,6 +41,11 @@ async def has_totp(session: AsyncSession, user_id: uuid.UUID) -> bool:
     return factor is not None and factor.confirmed_at is not None
 
 
+async def has_second_factor(session: AsyncSession, user_id: uuid.UUID) -> bool:
+    """Whether the user signs in with a second factor (REQUIRE_MFA_FOR_ADMINS asks)."""
+    return await has_totp(session, user_id)
+
+
 async def start_totp(session: AsyncSession, user: User, issuer: str) -> TotpSetup:
     """A new secret, not yet on: any earlier unconfirmed one is replaced. The caller commits."""
     secret = pyotp.random_base32()

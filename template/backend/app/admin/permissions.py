@@ -7,9 +7,11 @@ on a route that is none of these, so a new route cannot forget to decide.
 
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, status
+from fastapi import Depends, HTTPException, Request, status
 
+from app.accounts import mfa
 from app.accounts.deps import CurrentUser, get_current_user
+from app.api.errors import mfa_required
 
 ROLES = ("member", "admin")
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -30,11 +32,19 @@ def can(role: str, permission: str) -> bool:
 
 
 def require(permission: str) -> Any:
-    """A route dependency: 403 unless the signed-in user's role has `permission`."""
+    """A route dependency: 403 unless the signed-in user's role has `permission` (and, with
+    REQUIRE_MFA_FOR_ADMINS, a second factor)."""
 
-    async def check(user: Annotated[CurrentUser, Depends(get_current_user)]) -> CurrentUser:
+    async def check(
+        request: Request, user: Annotated[CurrentUser, Depends(get_current_user)]
+    ) -> CurrentUser:
         if not can(user.role, permission):
             raise HTTPException(status.HTTP_403_FORBIDDEN, "You do not have permission to do that.")
+        state = request.app.state
+        if state.settings.require_mfa_for_admins:
+            async with state.sessionmaker() as session:
+                if not await mfa.has_second_factor(session, user.id):
+                    raise mfa_required()
         return user
 
     check.permission = permission  # type: ignore[attr-defined]  (read by the permissions test)

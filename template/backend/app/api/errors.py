@@ -48,3 +48,11 @@ def email_not_verified() -> CodedError:
         ErrorCode.EMAIL_NOT_VERIFIED,
         "Confirm your email address first: open the link we sent you, or ask for a new one.",
     )
+
+
+def mfa_required() -> CodedError:
+    return CodedError(
+        status.HTTP_403_FORBIDDEN,
+        ErrorCode.MFA_REQUIRED,
+        "Admins must use two-step sign-in here: turn on an authenticator app on your account page.",
+    )
