@@ -1,4 +1,4 @@
-"""Two-step sign-in: authenticator apps (TOTP), recovery codes, pending second steps.
+"""Two-step sign-in: authenticator apps (TOTP), recovery codes, pending second steps, passkeys.
 
 Revision ID: 0008
 Revises: 0006
@@ -53,9 +53,41 @@ def upgrade() -> None:
         sa.UniqueConstraint("digest"),
     )
     op.create_index("ix_mfa_challenges_user_id", "mfa_challenges", ["user_id"])
+    op.create_table(
+        "passkeys",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("credential_id", sa.LargeBinary(), nullable=False),
+        sa.Column("public_key", sa.LargeBinary(), nullable=False),
+        sa.Column("sign_count", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("credential_id"),
+    )
+    op.create_index("ix_passkeys_user_id", "passkeys", ["user_id"])
+    op.create_table(
+        "webauthn_challenges",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("digest", sa.String(length=64), nullable=False),
+        sa.Column("purpose", sa.String(length=16), nullable=False),
+        sa.Column("user_id", sa.Uuid(), nullable=True),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("digest"),
+    )
+    op.create_index("ix_webauthn_challenges_user_id", "webauthn_challenges", ["user_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_webauthn_challenges_user_id", table_name="webauthn_challenges")
+    op.drop_table("webauthn_challenges")
+    op.drop_index("ix_passkeys_user_id", table_name="passkeys")
+    op.drop_table("passkeys")
     op.drop_index("ix_mfa_challenges_user_id", table_name="mfa_challenges")
     op.drop_table("mfa_challenges")
     op.drop_index("ix_recovery_codes_user_id", table_name="recovery_codes")

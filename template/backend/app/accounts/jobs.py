@@ -11,7 +11,7 @@ from sqlmodel import col, delete
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import audit, mail
-from app.accounts import crud, mfa
+from app.accounts import crud, mfa, passkeys
 from app.accounts.models import RefreshToken, User
 from app.core.config import Settings
 from app.core.db import utcnow
@@ -191,7 +191,9 @@ MFA_CHANGES = {
     "totp_off": "The authenticator app was turned off: signing in takes your password only.",
     "recovery_codes": "New recovery codes were made; the old ones no longer work.",
     "recovery_code_used": "A recovery code was used to sign in.",
-    "reset_by_admin": "An administrator turned off your two-step sign-in.",
+    "reset_by_admin": "An administrator turned off your two-step sign-in and passkeys.",
+    "passkey_added": "A passkey was added: it signs in to your account on its own.",
+    "passkey_removed": "A passkey was removed: it no longer signs in.",
 }
 
 
@@ -222,6 +224,7 @@ async def delete_expired_refresh_tokens(context: JobContext, timestamp: int) -> 
         )
         # And the second steps of sign-ins that were never finished.
         challenges = await mfa.delete_expired_challenges(session)
+        challenges += await passkeys.delete_expired_challenges(session)
         await session.commit()
     deleted = {"deleted": result.rowcount, "mfa_challenges": challenges}
     logger.info("deleted expired refresh tokens", extra=deleted)

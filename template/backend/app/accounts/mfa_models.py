@@ -1,12 +1,13 @@
-"""Two-step sign-in's tables and shapes: an authenticator app (TOTP), recovery codes, and the
-pending second step of a sign-in (the migrations in alembic/ match)."""
+"""Two-step sign-in's tables and shapes: an authenticator app (TOTP), recovery codes, the
+pending second step of a sign-in, and passkeys (the migrations in alembic/ match)."""
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field as Constraints
 from pydantic import model_validator
+from sqlalchemy import LargeBinary
 from sqlmodel import Field, SQLModel
 
 from app.core.db import UTCDateTime, utcnow
@@ -53,6 +54,39 @@ class MfaChallenge(SQLModel, table=True):
     method: str = Field(max_length=32)
     session_version: int
     failures: int = 0
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Passkey(SQLModel, table=True):
+    """A WebAuthn credential the user registered (a discoverable one, with user verification): it
+    signs in alone. Only its public key is here; the private key never leaves the device."""
+
+    __tablename__ = "passkeys"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
+    credential_id: bytes = Field(sa_type=LargeBinary, unique=True)
+    public_key: bytes = Field(sa_type=LargeBinary)
+    sign_count: int = 0
+    name: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class WebAuthnChallenge(SQLModel, table=True):
+    """A challenge handed to the browser for a passkey ceremony: found again by its SHA-256 in
+    the answer's client data, it works once, for minutes, for its purpose (and user)."""
+
+    __tablename__ = "webauthn_challenges"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    digest: str = Field(max_length=64, unique=True)
+    purpose: str = Field(max_length=16)  # register, authenticate
+    # The signed-in user a registration is for; none for a sign-in (the passkey says who).
+    user_id: uuid.UUID | None = Field(
+        default=None, foreign_key="users.id", ondelete="CASCADE", index=True
+    )
     expires_at: datetime = Field(sa_type=UTCDateTime)
     used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
@@ -114,3 +148,33 @@ class MfaVerify(SQLModel):
 class MfaStatus(SQLModel):
     totp: bool
     recovery_codes_left: int
+
+
+# A name for a passkey, to tell them apart on the account page.
+PasskeyName = Annotated[
+    str, Constraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$")
+]
+
+
+class PasskeyRegister(SQLModel):
+    """The browser's `credential.toJSON()` of navigator.credentials.create, and a name for it."""
+
+    credential: dict[str, Any]
+    name: PasskeyName = "Passkey"
+
+
+class PasskeyRename(SQLModel):
+    name: PasskeyName
+
+
+class PasskeySignIn(SQLModel):
+    """The browser's `credential.toJSON()` of navigator.credentials.get."""
+
+    credential: dict[str, Any]
+
+
+class PasskeyPublic(SQLModel):
+    id: uuid.UUID
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
