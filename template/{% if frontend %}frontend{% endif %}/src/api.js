@@ -102,12 +102,15 @@ export async function register({ email, password, full_name }) {
   });
 }
 
+// The signed-in user; or, for an account with two-step sign-in, the API's {mfa_required,
+// mfa_token}: the code is still owed (components/mfa-step.js).
 export async function signIn(email, password) {
   const tokens = await request("/auth/login", {
     method: "POST",
     form: { username: email, password },
     auth: false,
   });
+  if (tokens.mfa_required) return tokens;
   saveTokens(tokens);
   return request("/users/me");
 }

@@ -55,7 +55,9 @@ async def start_totp(session: AsyncSession, user: User, issuer: str) -> TotpSetu
     factor.secret, factor.confirmed_at, factor.last_step = secret, None, 0
     session.add(factor)
     uri = pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=issuer)
-    qr_svg = segno.make(uri, error="m").svg_inline(scale=4, title="QR code for your app")
+    # Black on white whatever the page's theme: scanners read that best.
+    qr = segno.make(uri, error="m")
+    qr_svg = qr.svg_inline(scale=4, dark="black", light="white", title="QR code for your app")
     return TotpSetup(secret=secret, otpauth_uri=uri, qr_svg=qr_svg)
 
 

@@ -30,6 +30,15 @@ export const AUDIT_KINDS = {
   "user.provider_linked": "Sign-in provider linked",
   "user.provider_unlinked": "Sign-in provider unlinked",
   "auth.provider_sign_in_refused": "Provider sign-in refused",
+  "user.mfa_totp_enabled": "Authenticator app turned on",
+  "user.mfa_totp_disabled": "Authenticator app turned off",
+  "user.mfa_recovery_codes_renewed": "Recovery codes renewed",
+  "auth.mfa_failed": "Wrong sign-in code",
+  "auth.mfa_recovery_code_used": "Recovery code used",
+  "admin.mfa_reset": "Two-step sign-in reset",
+  "user.passkey_added": "Passkey added",
+  "user.passkey_renamed": "Passkey renamed",
+  "user.passkey_removed": "Passkey removed",
 };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
