@@ -28,7 +28,7 @@ from app.api.deps import (
     too_many_requests,
 )
 from app.api.errors import CodedError, ErrorCode, account_deactivated
-from app.api.schemas import CodedMessage
+from app.api.schemas import CodedMessage, Message
 from app.core.security import verify_password
 from app.jobs.queue import enqueue
 
@@ -40,7 +40,8 @@ router = APIRouter(
 )
 auth_router = APIRouter(prefix="/auth/mfa", tags=["auth"], responses=MALFORMED_BODY)
 
-INVALID_CODE = {"model": CodedMessage, "description": "The code is wrong or already used"}
+# A Message: a body that is not JSON is a 400 too (MALFORMED_BODY), without a code.
+INVALID_CODE = {"model": Message, "description": "Wrong or used code (code mfa_invalid_code)"}
 ALREADY_ON = {"model": CodedMessage, "description": "The authenticator app is already on"}
 NOT_ON = {"model": CodedMessage, "description": "No authenticator app is on"}
 

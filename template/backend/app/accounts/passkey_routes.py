@@ -120,7 +120,8 @@ async def list_passkeys(user: CurrentUserDep, session: SessionDep) -> list[Passk
     return [public(passkey) for passkey in await passkeys.passkeys_of(session, user.id)]
 
 
-@router.patch("/{passkey_id}", response_model=PasskeyPublic, responses=NOT_FOUND)
+# `:uuid`: only an id matches, so another method on /options is a 405, not a 422 for a bad id.
+@router.patch("/{passkey_id:uuid}", response_model=PasskeyPublic, responses=NOT_FOUND)
 async def rename_passkey(
     request: Request,
     passkey_id: uuid.UUID,
@@ -137,7 +138,7 @@ async def rename_passkey(
     return public(passkey)
 
 
-@router.delete("/{passkey_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
+@router.delete("/{passkey_id:uuid}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
 async def delete_passkey(
     request: Request, passkey_id: uuid.UUID, user: CurrentUserDep, session: SessionDep
 ) -> None:

@@ -253,3 +253,12 @@ async def test_a_password_still_signs_in_an_account_with_a_passkey(client: Async
     account = await signup(client)
     await add_passkey(client, account, SoftAuthenticator())
     assert "access_token" in await login(client, account.email)
+
+
+async def test_another_method_on_the_options_is_405_not_a_bad_id(client: AsyncClient) -> None:
+    account = await signup(client)
+    for method in ("PATCH", "DELETE"):
+        response = await client.request(
+            method, f"{PASSKEYS}/options", headers=account.headers, json={"name": "x"}
+        )
+        assert response.status_code == 405, response.text
