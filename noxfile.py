@@ -229,9 +229,9 @@ def monitoring(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Not in the default run: the mvp API served as production runs it, seeded, then loaded with
     wrk and locust; prints the table against the performance targets and writes
-    .nox/bench-report.json. The bare and cached phases run again on the template at
-    benchmarks.BEFORE_REF when this clone has it. Needs wrk (Debian's), the local PostgreSQL and
-    Redis."""
+    .nox/bench-report.json. First the CPU per request of the bare and the cached route as multiples
+    of a minimal FastAPI app's, beside the template's at benchmarks.BEFORE_REF when this clone has
+    it (`nox -s bench -- cpu` stops there). Needs wrk (Debian's), the local PostgreSQL and Redis."""
     install_group(session, "render")
     project = render(session, "nf-bench", tier="mvp")
     before = None
@@ -239,4 +239,4 @@ def bench(session: nox.Session) -> None:
         before = render(session, "nf-bench-before", ref=benchmarks.BEFORE_REF, tier="mvp")
     else:
         session.warn(f"{benchmarks.BEFORE_REF} is not in this clone: no before figures")
-    benchmarks.run(session, project, before)
+    benchmarks.run(session, project, before, cpu_only=session.posargs == ["cpu"])

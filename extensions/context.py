@@ -6,6 +6,7 @@ imported by the template's own tests, so nothing here may depend on a render bei
 
 from __future__ import annotations
 
+import json
 import math
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -17,6 +18,9 @@ from copier_template_extensions import ContextHook
 
 TIERS_FILE = Path(__file__).with_name("tiers.toml")
 SHARED_FILE = Path(__file__).with_name("shared.toml")
+# The CPU time of one read, as `nox -s bench` last recorded it (tests/benchmarks.py writes it).
+CAPACITY_FILE = Path(__file__).with_name("capacity.json")
+SECONDS_PER_MONTH = 30 * 24 * 3600
 # How a founder runs copier on a fresh machine: the template loads copier-template-extensions.
 COPIER_COMMAND = "uvx --with copier-template-extensions copier"
 # Redis clients beyond the API workers' pools: redis-cli, a deploy's overlapping old workers.
@@ -137,6 +141,46 @@ def bill_growth(tier: str) -> dict[str, Any]:
     return figures
 
 
+@cache
+def load_capacity() -> dict[str, Any]:
+    """The bench's recorded figures (capacity.json): CPU us per cached and uncached read."""
+    return json.loads(CAPACITY_FILE.read_text())
+
+
+def api_cores(profile: Mapping[str, Any]) -> float:
+    """The CPU cores the tier's bill gives the API: the API container's limit on the droplet, or
+    the minimum API pods at their CPU limit on the cluster; 0 where nothing is hosted."""
+    if "cpu_limits" in profile:  # compose on one droplet (mvp)
+        return float(profile["cpu_limits"]["api"])
+    if "pod_cpu_millicores" in profile:  # Kubernetes (growth)
+        return profile["api_replicas_min"] * profile["pod_cpu_millicores"]["api_limit"] / 1000
+    return 0.0
+
+
+def capacity(tier: str) -> dict[str, Any]:
+    """What the tier's bill buys in reads, from the bench's figures: per read (cached, uncached)
+    the CPU us it takes, the reads a second one core and the tier's API cores serve flat out, and
+    the bill per million reads at that rate. On one droplet (mvp) Redis and PostgreSQL share the
+    API's vCPU, so their CPU counts too; on a cluster they run on their own CPUs."""
+    profile = load_tiers()["tiers"][tier]
+    figures = load_capacity()
+    cores = api_cores(profile)
+    shared_machine = "cpu_limits" in profile or cores == 0
+    reads = {}
+    for read, cpu in figures["cpu_us_per_request"].items():
+        cpu_us = sum(us for name, us in cpu.items() if shared_machine or name == "api")
+        per_core = math.floor(1e6 / cpu_us)
+        per_second = math.floor(cores * 1e6 / cpu_us)
+        usd = monthly_estimate(tier) / (per_second * SECONDS_PER_MONTH / 1e6) if per_second else 0
+        reads[read] = {
+            "cpu_us": cpu_us,
+            "per_core_per_second": per_core,
+            "per_second": per_second,
+            "usd_per_million": float(f"{usd:.2g}"),
+        }
+    return {"cores": cores, "reads": reads, "recorded": figures}
+
+
 def tier_label(tier: str) -> str:
     """How a tier is shown in the question: name, what it runs on, monthly estimate."""
     profile = load_tiers()["tiers"][tier]
@@ -185,6 +229,7 @@ class ContextUpdater(ContextHook):
         context["monthly_estimate"] = monthly_estimate
         context["next_tier"] = next_tier
         context["bill_growth"] = bill_growth
+        context["capacity"] = capacity
         context["tier_refusal"] = tier_refusal
         context["copier_command"] = COPIER_COMMAND
         context["security_headers"] = load_shared()["security_headers"]
@@ -196,4 +241,5 @@ class ContextUpdater(ContextHook):
         if tier in data["tiers"]:
             context["profile"] = data["tiers"][tier]
             context["profile_monthly_usd"] = monthly_estimate(tier)
+            context["profile_capacity"] = capacity(tier)
             context["images"] = images(tier)

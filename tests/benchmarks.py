@@ -8,6 +8,7 @@ The table goes to the log, the full report to .nox/bench-report.json (gitignored
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -23,19 +24,24 @@ from typing import Any
 
 import nox
 
+from tests import cpu_per_request
 from tests.variant_checks import live_api
-from tests.variant_checks.common import NOT_THE_NOX_VENV, REDIS_URL, fresh_database
+from tests.variant_checks.common import NOT_THE_NOX_VENV, POSTGRES_URL, REDIS_URL, fresh_database
 from tests.variants import REDIS_DATABASES
 from tests.working_tree import copy_working_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / ".nox" / "bench-report.json"
+# The figures the generated docs/costs.md prices: written by each full run, committed for a release.
+CAPACITY = ROOT / "extensions" / "capacity.json"
 TIERS = ("dev", "mvp", "growth")
 
 # The generated Makefile's `make loadtest-seed` defaults.
 LOADTEST = tomllib.loads((ROOT / "extensions" / "shared.toml").read_text())["loadtest"]
 SEED_USERS, SEED_ITEMS = LOADTEST["seed_users"], LOADTEST["seed_items"]
 PHASE_SECONDS = 12
+# The CPU comparison with the floor: rounds of shorter phases, medians and spread over the rounds.
+CPU_ROUNDS, CPU_ROUND_SECONDS = 3, 8
 CONNECTIONS, STRESS_CONNECTIONS = 50, 500
 # Ramp at 10 people a second: each signs in once (argon2, ~50 ms of a core by design), and 50 a
 # second would be 2.5 cores of hashing on a 2-core machine. Stats count from the end of the ramp
@@ -47,9 +53,11 @@ BENCH_ACCOUNT = "user-000000@loadtest.example.com"
 BENCH_PASSWORD = "Loadtest-password-1"  # the seeded throwaway accounts' password
 # wrk sends one token as fast as it can: far above a person's API limit, which is not under test.
 BENCH_ENV = {"RATE_LIMIT__API_PER_MINUTE": "100000000"}
-# The last commit before the domain layout and the cache declarations (issue 31; 0.2.0): measured
-# in the same run, so the CPU per cached hit has a before and an after from one machine.
-BEFORE_REF = "1d05da3"
+# main's head when issue 36 (CPU per request) began: measured in the same run as the working tree
+# and the floor (tests/cpu_per_request.py), so the CPU per request has a before and an after.
+BEFORE_REF = "8a69b19"
+# A machine that runs several benches at once gives each its own database.
+BENCH_DATABASE = os.environ.get("NEOFORGE_BENCH_DATABASE", "nf_bench")
 POOL_TIMEOUT_LOG = "Database pool exhausted"
 
 # Counts responses by status in every wrk thread; done() adds them up and prints one JSON line.
@@ -92,14 +100,17 @@ TARGETS = [
 ]  # fmt: skip
 
 
-def run(session: nox.Session, project: Path, before: Path | None = None) -> None:
-    """Every phase in one run; the table in the log and the JSON report in REPORT. `before`, the
-    project rendered at BEFORE_REF, gets the bare and cached phases too."""
+def run(
+    session: nox.Session, project: Path, before: Path | None = None, *, cpu_only: bool = False
+) -> None:
+    """Every phase in one run; the table in the log and the JSON report in REPORT. First the CPU
+    per request against the floor, with `before` (the project rendered at BEFORE_REF) beside;
+    `cpu_only` stops there."""
     report: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}, "seed": {}}
     tmp = Path(session.create_tmp()).resolve()  # locust runs in the project: absolute paths
     script = tmp / "status.lua"
     script.write_text(WRK_SCRIPT)
-    database_url = fresh_database(session, "nf_bench")
+    database_url = fresh_database(session, BENCH_DATABASE)
     redis_url = f"{REDIS_URL}/{REDIS_DATABASES['bench']}"
 
     # Migrated and seeded once, for every API below (the one before BEFORE_REF has the same tables).
@@ -114,17 +125,12 @@ def run(session: nox.Session, project: Path, before: Path | None = None) -> None
         "seconds": round(time.perf_counter() - started, 2),
     }
 
-    # Before and now back to back, on a quiet machine: their CPU per hit compares.
-    if before is not None:
-        with live_api.running(
-            session, before, database_url=database_url, redis_url=redis_url, env=BENCH_ENV
-        ) as api:
-            auth = {"Authorization": f"Bearer {sign_in(api.url)}"}
-            live_api.request(f"{api.url}{LIST}", headers=auth)  # fills the cache
-            report["before"] = dict(
-                zip(("bare", "cached"), bare_and_cached(session, script, api, auth), strict=True)
-            )
-            report["before"]["ref"] = BEFORE_REF
+    report["cpu"] = cpu_against_floor(session, script, project, before, database_url)
+    if cpu_only:
+        REPORT.parent.mkdir(exist_ok=True)
+        REPORT.write_text(json.dumps(report, indent=2))
+        session.log("\n" + cpu_per_request.table(report["cpu"], BEFORE_REF) + f"\nReport: {REPORT}")
+        return
 
     with live_api.running(
         session, project, database_url=database_url, redis_url=redis_url, env=BENCH_ENV
@@ -155,14 +161,108 @@ def run(session: nox.Session, project: Path, before: Path | None = None) -> None
         env={**BENCH_ENV, "CACHE_ENABLED": "false"},
     ) as api:
         auth = {"Authorization": f"Bearer {sign_in(api.url)}"}
-        report["uncached"] = wrk(session, script, f"{api.url}{LIST}", CONNECTIONS, auth)
+        # The pool's connections are open after a first load: their backends are the ones to count.
+        wrk(session, script, f"{api.url}{LIST}", CONNECTIONS, auth, seconds=2)
+        database = urllib.parse.urlsplit(database_url).path.lstrip("/")
+        processes = {"api": server_pids(port_of(api)), "redis": redis_pids(),
+                     "postgres": postgres_pids(session, database)}  # fmt: skip
+        report["uncached"] = wrk(
+            session, script, f"{api.url}{LIST}", CONNECTIONS, auth, cpu=processes
+        )
 
     report["jobs_per_second"] = job_rate(session, project, database_url)
     report["copier_copy_median_s"] = copier_medians(session, tmp)
     derive(report)
+    report["machine"]["load_average_1m"] = round(os.getloadavg()[0], 2)
     REPORT.parent.mkdir(exist_ok=True)
     REPORT.write_text(json.dumps(report, indent=2))
-    session.log("\n" + table(report) + f"\nReport: {REPORT}")
+    CAPACITY.write_text(json.dumps(capacity_figures(report), indent=2) + "\n")
+    session.log("\n" + table(report) + f"\nReport: {REPORT}\nCapacity figures: {CAPACITY}")
+
+
+def capacity_figures(report: Mapping[str, Any]) -> dict[str, Any]:
+    """What the generated docs/costs.md prices (extensions/context.py:capacity): the CPU of one
+    cached and one uncached read of the mvp API, recorded with where and when it was measured."""
+    cached, uncached = report["cached"], report["uncached"]
+    commit = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    return {
+        "measured_by": "nox -s bench (tests/benchmarks.py)",
+        "recorded": time.strftime("%Y-%m-%d"),
+        "template_commit": commit,
+        "machine_cpus": report["machine"]["cpus"],
+        # Other work on the machine inflates CPU time per request: record how busy it was.
+        "load_average_1m": report["machine"]["load_average_1m"],
+        "floor_cpu_us": report["cpu"]["floor"]["median"],
+        "cpu_us_per_request": {
+            # The median over the rounds against the floor; Redis's from the longer phase.
+            "cached_read": {
+                "api": report["cpu"]["now"]["cached"]["cpu_us_median"],
+                "redis": cached["redis_cpu_us_per_request"],
+            },
+            "uncached_read": {
+                name: uncached[f"{name}_cpu_us_per_request"]
+                for name in ("api", "redis", "postgres")
+            },
+        },
+    }
+
+
+def cpu_against_floor(
+    session: nox.Session, script: Path, project: Path, before: Path | None, database_url: str
+) -> dict[str, Any]:
+    """The floor, the API at BEFORE_REF and the working tree's API served at once, each with its
+    own Redis database, then loaded in turns (tests/cpu_per_request.py)."""
+    with contextlib.ExitStack() as serving:
+        floor = serving.enter_context(cpu_per_request.floor(session, project))
+        servers = [
+            cpu_per_request.Server("floor", port_of(floor), {"floor": (f"{floor.url}/", {})})
+        ]
+        for name, rendered in (("before", before), ("now", project)):
+            if rendered is None:
+                continue
+            api = serving.enter_context(
+                live_api.running(
+                    session,
+                    rendered,
+                    database_url=database_url,
+                    redis_url=f"{REDIS_URL}/{REDIS_DATABASES[f'bench_{name}']}",
+                    env=BENCH_ENV,
+                )
+            )
+            auth = {"Authorization": f"Bearer {sign_in(api.url)}"}
+            live_api.request(f"{api.url}{LIST}", headers=auth)  # fills the cache
+            phases = {"bare": (f"{api.url}/health/live", {}), "cached": (f"{api.url}{LIST}", auth)}
+            servers.append(cpu_per_request.Server(name, port_of(api), phases))
+        return measure(session, script, servers)
+
+
+def server_pids(port: int) -> list[int]:
+    """Every process of the server on `port`: uv, the server and its workers all carry API_PORT."""
+    marker = f"API_PORT={port}".encode()
+    return [pid for pid, _ in processes() if marker in read_proc(pid, "environ").split(b"\0")]
+
+
+def measure(
+    session: nox.Session,
+    script: Path,
+    servers: list[cpu_per_request.Server],
+    rounds: int = CPU_ROUNDS,
+) -> dict[str, Any]:
+    """`rounds` rounds over every server's phases, the order turned each round; the figures."""
+    for number in range(rounds):
+        turn = number % len(servers)
+        for server in servers[turn:] + servers[:turn]:
+            pids = {"api": server_pids(server.port)}
+            for phase, (url, headers) in server.requests.items():
+                result = wrk(
+                    session, script, url, CONNECTIONS, headers,
+                    cpu=pids, seconds=CPU_ROUND_SECONDS,
+                )  # fmt: skip
+                server.rounds.setdefault(phase, []).append(result)
+    return cpu_per_request.figures(servers)
 
 
 def before_is_here() -> bool:
@@ -207,7 +307,7 @@ def bare_and_cached(
     session: nox.Session, script: Path, api: live_api.LiveApi, auth: Mapping[str, str]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The bare endpoint, then the cached list (filled already), each with its CPU per request."""
-    processes = {"api": worker_pids(api.url), "redis": redis_pids()}
+    processes = {"api": server_pids(port_of(api)), "redis": redis_pids()}
     bare = wrk(session, script, f"{api.url}/health/live", CONNECTIONS, cpu=processes)
     cached = wrk(session, script, f"{api.url}{LIST}", CONNECTIONS, auth, cpu=processes)
     return bare, cached
@@ -228,15 +328,16 @@ def wrk(
     *,
     timeout: int = 10,
     cpu: Mapping[str, list[int]] | None = None,
+    seconds: int = PHASE_SECONDS,
 ) -> dict[str, Any]:
-    """A closed-loop wrk run: `connections` connections, no think time, PHASE_SECONDS long. With
+    """A closed-loop wrk run: `connections` connections, no think time, `seconds` long. With
     `cpu` ({"api": pids, ...}), also the CPU time those processes spent per request, in us."""
     spent_before = {name: cpu_seconds(pids) for name, pids in (cpu or {}).items()}
     header_args = [
         arg for name, value in (headers or {}).items() for arg in ("-H", f"{name}: {value}")
     ]
     output = session.run(
-        "wrk", "--threads=2", f"--connections={connections}", f"--duration={PHASE_SECONDS}s",
+        "wrk", "--threads=2", f"--connections={connections}", f"--duration={seconds}s",
         f"--timeout={timeout}s", f"--script={script}", *header_args, url,
         external=True, silent=True,
     )  # fmt: skip
@@ -276,6 +377,20 @@ def worker_pids(api_url: str) -> list[int]:
     port = f"API_PORT={urllib.parse.urlsplit(api_url).port}".encode()
     return [pid for pid, cmdline in processes()
             if b"spawn_main" in cmdline and port in read_proc(pid, "environ")]  # fmt: skip
+
+
+def port_of(api: live_api.LiveApi) -> int:
+    return urllib.parse.urlsplit(api.url).port or 80
+
+
+def postgres_pids(session: nox.Session, database: str) -> list[int]:
+    """The PostgreSQL backends connected to `database` (the API's pool, open by now)."""
+    output = session.run(
+        "psql", f"{POSTGRES_URL}/postgres", "-Atc",
+        f"SELECT pid FROM pg_stat_activity WHERE datname = '{database}'",
+        external=True, silent=True,
+    )  # fmt: skip
+    return [int(line) for line in str(output).split() if line.isdigit()]
 
 
 def redis_pids() -> list[int]:
@@ -360,8 +475,6 @@ def derive(report: dict[str, Any]) -> None:
     # Requests shed on purpose: LocustBadStatusCode(code=503), or a login answered 503.
     shed = sum(n for kind, n in locust["error_kinds"].items() if re.search(r"\b503\b", kind))
     locust["errors_not_503"] = locust["errors"] - shed
-    if "before" in report:
-        report["before"]["cached_vs_bare"] = cached_vs_bare(report["before"])
     report["copier_median_s_max"] = max(report["copier_copy_median_s"].values())
     report["targets"] = {
         name: {
@@ -393,21 +506,19 @@ def meets(measured: Any, rule: str) -> bool | None:
 
 
 def cpu_cell(phase: Mapping[str, Any]) -> str:
-    """CPU us per request: the API's workers + Redis (the phases that measured it)."""
-    if "api_cpu_us_per_request" not in phase:
-        return ""
-    return f"{phase['api_cpu_us_per_request']} + {phase['redis_cpu_us_per_request']}"
+    """CPU us per request: the API's processes + Redis (+ PostgreSQL), where a phase measured it."""
+    return " + ".join(
+        str(phase[f"{name}_cpu_us_per_request"])
+        for name in ("api", "redis", "postgres")
+        if f"{name}_cpu_us_per_request" in phase
+    )
 
 
 def table(report: dict[str, Any]) -> str:
-    rows = [("phase", "conns", "req/s", "p50 ms", "p95 ms", "p99 ms", "CPU us/req api + redis",
+    rows = [("phase", "conns", "req/s", "p50 ms", "p95 ms", "p99 ms", "CPU us/req api+redis(+pg)",
              "statuses / errors")]  # fmt: skip
     phases = [(phase, report[phase]) for phase in ("bare", "cached", "uncached", "stress",
                                                   "after_stress")]  # fmt: skip
-    if "before" in report:
-        phases += [
-            (f"{phase} @{BEFORE_REF}", report["before"][phase]) for phase in ("bare", "cached")
-        ]
     for phase, r in phases:
         rows.append((phase, str(r["connections"]), f"{r['requests_per_second']:.0f}",
                      f"{r['p50_ms']:.1f}", f"{r['p95_ms']:.1f}", f"{r['p99_ms']:.1f}", cpu_cell(r),
@@ -426,13 +537,7 @@ def table(report: dict[str, Any]) -> str:
     for name, target in report["targets"].items():
         mark = {True: "met", False: "MISSED", None: "n/a"}[target["met"]]
         lines.append(f"{mark:7} {name:22} {target['value']!s:>10}  {target['target']}")
-    if "before" in report:
-        before, after = report["before"]["cached"], report["cached"]
-        lines.append(
-            f"CPU us per cached hit (API workers + Redis), before ({BEFORE_REF}) -> now: "
-            f"{cpu_cell(before)} -> {cpu_cell(after)}; cached/bare "
-            f"{report['before']['cached_vs_bare']} -> {report['cached_vs_bare']}"
-        )
+    lines.append(cpu_per_request.table(report["cpu"], BEFORE_REF))
     lines.append(f"worker RSS MB: {report['worker_rss_mb']}; copier copy medians (s): "
                  f"{report['copier_copy_median_s']}")  # fmt: skip
     return "\n".join(lines)

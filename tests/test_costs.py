@@ -12,7 +12,16 @@ import pytest
 from conftest import DOMAIN, TIERS
 from working_tree import copy_working_tree
 
-from extensions.context import bill_growth, load_tiers, monthly_estimate, next_tier, tier_label
+from extensions.context import (
+    bill_growth,
+    capacity,
+    load_capacity,
+    load_tiers,
+    monthly_estimate,
+    next_tier,
+    tier_label,
+)
+from tests import benchmarks
 
 # The bill's total row; the first one on the page is this tier's, the second the next tier's.
 TOTAL = re.compile(r"^\| \*\*total\*\* \| \| \*\*(\d+)\*\* \|", re.M)
@@ -115,3 +124,44 @@ def test_copier_update_with_new_prices_rewrites_the_costs_page(tmp_path: Path) -
     assert int(TOTAL.findall(page)[0]) == monthly_estimate("mvp") + 1
     assert readme_tier_line(monthly_estimate("mvp") + 1) in (project / "README.md").read_text()
     assert not list(project.rglob("*.rej"))
+
+
+@pytest.mark.parametrize("tier", sorted(TIERS))
+def test_costs_page_and_readme_say_what_the_bill_buys(render, tier) -> None:
+    project = render(tier=tier)
+    page = (project / "docs" / "costs.md").read_text()
+    bought = capacity(tier)
+    cached, uncached = bought["reads"]["cached_read"], bought["reads"]["uncached_read"]
+    assert f"`nox -s bench`, {load_capacity()['recorded']}, on a" in page
+    readme = (project / "README.md").read_text()
+    if bought["cores"]:
+        for read, label in ((cached, "cached"), (uncached, "uncached")):
+            row = (
+                f"| {label}: answered from {'the cache' if label == 'cached' else 'PostgreSQL'} "
+                f"| {read['cpu_us']:,} us | {read['per_second']:,} | ${read['usd_per_million']} |"
+            )
+            assert row in page
+        # The bill over a month of reads at that rate: the page's price follows the bill's.
+        month = monthly_estimate(tier) / (cached["per_second"] * 30 * 24 * 3600 / 1e6)
+        assert cached["usd_per_million"] == pytest.approx(month, rel=0.05)
+        assert f"about {cached['per_second']:,} cached or\n{uncached['per_second']:,}" in readme
+    else:
+        assert f"about {cached['per_core_per_second']:,} cached" in page
+        assert "uncached reads a second" not in readme
+
+
+def test_capacity_file_has_the_shape_the_bench_writes() -> None:
+    """extensions/capacity.json is written by `nox -s bench`: the figures the docs read are the
+    ones its capacity_figures records."""
+    phase = {"api_cpu_us_per_request": 1, "redis_cpu_us_per_request": 1}
+    report = {
+        "machine": {"cpus": 2, "load_average_1m": 1.0},
+        "cached": phase,
+        "uncached": {**phase, "postgres_cpu_us_per_request": 1},
+        "cpu": {"floor": {"median": 1}, "now": {"cached": {"cpu_us_median": 1}}},
+    }
+    written, recorded = benchmarks.capacity_figures(report), load_capacity()
+    assert set(written) == set(recorded)
+    for read, cpu in written["cpu_us_per_request"].items():
+        assert set(cpu) == set(recorded["cpu_us_per_request"][read])
+        assert all(us > 0 for us in recorded["cpu_us_per_request"][read].values())

@@ -8,7 +8,7 @@ import pytest
 import yaml
 from conftest import ROOT, TIERS, VARIANTS
 
-from extensions.context import load_tiers, monthly_estimate, tier_label
+from extensions.context import capacity, load_tiers, monthly_estimate, tier_label
 from tests.variants import ONCE_CHECKS, variant_key, variant_runs_browser
 
 TTL_CLASSES = ["high_change", "medium_change", "low_change"]
@@ -80,9 +80,11 @@ def test_each_once_check_runs_on_exactly_one_variant_that_can_run_it() -> None:
     runs = [(name, variant) for variant in VARIANTS for name in variant.get("once", ())]
     assert sorted(name for name, _ in runs) == sorted(ONCE_CHECKS)
     for name, variant in runs:
-        # Lighthouse needs the browser suite, PgBouncer is growth's; a migration runs anywhere.
+        # Lighthouse and `make dev`'s sign-up need the browser suite (make_dev on a tier whose
+        # .env once linked to production), PgBouncer is growth's; a migration runs anywhere.
         needs = {
             "lighthouse": variant_runs_browser(variant),
+            "make_dev": variant_runs_browser(variant) and variant["tier"] != "dev",
             "pgbouncer": variant["tier"] == "growth",
         }
         assert needs.get(name, True), (name, variant)
@@ -122,9 +124,23 @@ def test_the_root_readme_tier_table_is_the_tier_data() -> None:
     """The template's README types its tier table for GitHub to show: it must say what tiers.toml
     says (edit both when a tier changes)."""
     readme = (ROOT / "README.md").read_text()
-    rows = re.findall(r"^\| `(\w+)` \| (.+?) \| (.+?) \|$", readme, flags=re.MULTILINE)
+    rows = re.findall(r"^\| `(\w+)` \| (.+?) \| (.+?) \| (.+?) \|$", readme, flags=re.MULTILINE)
     expected = [
-        (tier, TIERS[tier]["runs_on"], f"about ${usd}" if (usd := monthly_estimate(tier)) else "$0")
+        (
+            tier,
+            TIERS[tier]["runs_on"],
+            f"about ${usd}" if (usd := monthly_estimate(tier)) else "$0",
+            what_the_bill_buys(tier),
+        )
         for tier in sorted(TIERS, key=lambda name: TIERS[name]["order"])
     ]
     assert rows == expected
+
+
+def what_the_bill_buys(tier: str) -> str:
+    """The README's cell for `tier`: the reads a second its API CPUs serve (bench figures)."""
+    reads = capacity(tier)["reads"]
+    if not capacity(tier)["cores"]:
+        return "your machine's CPUs"
+    cached, uncached = reads["cached_read"]["per_second"], reads["uncached_read"]["per_second"]
+    return f"about {cached:,} cached or {uncached:,} uncached reads/s"

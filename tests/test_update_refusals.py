@@ -111,6 +111,23 @@ def test_make_dev_serves_on_the_port_given(render) -> None:
     assert "--port 8123" in dry_run
 
 
+def test_make_dev_serves_on_api_port_and_tells_the_app(render) -> None:
+    """Issue 30: .env's API_PORT is `make dev`'s port, and the app hears the same number (PORT),
+    so the links in its emails point at the port it serves on."""
+    project = render()
+    (project / ".env").write_text("SECRET_KEY=x\nAPI_PORT=8124\n")
+    dry_run = subprocess.run(
+        ["make", "-n", "dev"], cwd=project, capture_output=True, text=True, check=True
+    ).stdout
+    assert "PORT=8124 uv run uvicorn" in dry_run
+    assert "--port 8124" in dry_run
+    # The job worker mails the same links (`make worker PORT=...` as well).
+    worker = subprocess.run(
+        ["make", "-n", "worker"], cwd=project, capture_output=True, text=True, check=True
+    ).stdout
+    assert "PORT=8124 uv run python -m app.worker" in worker
+
+
 def test_a_project_is_created_with_its_lock_files(copie) -> None:
     # pytest-copie runs copier's tasks, the lock task among them (the `render` fixture skips it).
     result = copie.copy(extra_answers={"frontend": True})

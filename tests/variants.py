@@ -12,7 +12,14 @@ VARIANTS: list[dict] = tomllib.loads(TIERS_FILE.read_text())["variants"]
 
 # Redis database numbers, so that sessions running at once never see each other's keys: a variant
 # session uses its 1-based place in VARIANTS, each other session that serves an API one of these.
-REDIS_DATABASES = {"update": 12, "bench": 13, "api": 14, "monitoring": 15}
+REDIS_DATABASES = {
+    "bench_before": 10,
+    "bench_now": 11,
+    "update": 12,
+    "bench": 13,
+    "api": 14,
+    "monitoring": 15,
+}
 assert len(VARIANTS) < min(REDIS_DATABASES.values()), "variants would share a Redis database"
 
 
@@ -59,4 +66,4 @@ def variant_runs_browser(variant: Mapping) -> bool:
     return bool(variant["frontend"]) and variant.get("browser", True)
 
 
-ONCE_CHECKS = frozenset({"guide", "lighthouse", "migration", "pgbouncer"})
+ONCE_CHECKS = frozenset({"guide", "lighthouse", "make_dev", "migration", "pgbouncer"})

@@ -22,8 +22,8 @@ class Variant:
     project: Path
     slug: str
     index: int  # 1-based position in the variant table: its Redis database number
-    # Checks run on this variant only (tiers.toml's `once`): "guide", "lighthouse", "migration",
-    # "pgbouncer".
+    # Checks run on this variant only (tiers.toml's `once`): "guide", "lighthouse", "make_dev",
+    # "migration", "pgbouncer".
     once: frozenset[str] = frozenset()
     # False where other variants' browser runs already cover this frontend (tiers.toml).
     browser: bool = True

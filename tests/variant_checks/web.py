@@ -1,7 +1,8 @@
 """The web tier: `nginx -t` on the generated config for every variant; for frontend variants the
 project's own browser tests (`make e2e`: Chromium, nginx and the API on PostgreSQL + Redis), which
 also print the JavaScript a first visit downloads and, on the variant whose `once` names it,
-Lighthouse's four scores for the sign-in page (failing under 100)."""
+Lighthouse's four scores for the sign-in page (failing under 100) and a sign-up through `make dev`
+and its dev inbox (`make_dev`)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,8 @@ def run(session: nox.Session, variant: Variant) -> None:
             # No system Chromium (GitHub's Ubuntu runners): the project's own way to get one.
             run_in_project(session, variant, "make", "e2e-browser")
         scores = {"LIGHTHOUSE": lighthouse(session)} if "lighthouse" in variant.once else {}
+        # frontend/e2e/test_make_dev.py: `make dev PORT=...`, a sign-up through its dev inbox.
+        make_dev = {"E2E_MAKE_DEV": "1"} if "make_dev" in variant.once else {}
         # Chromium makes a unix socket in TMPDIR, and a socket's path has at most 107 bytes: nox's
         # tmp under a clone's path and a variant's name can be longer ("Socket path too long").
         short_tmp = tempfile.mkdtemp(prefix="nf-e2e-")
@@ -47,6 +50,7 @@ def run(session: nox.Session, variant: Variant) -> None:
                 TEST_REDIS_URL=variant.redis,
                 TMPDIR=short_tmp,
                 **scores,
+                **make_dev,
             )
         finally:
             shutil.rmtree(short_tmp, ignore_errors=True)

@@ -1,6 +1,7 @@
 """FIRST_ADMIN_EMAIL: that account exists and is an admin after start-up, however many times the
 API starts. A new account gets FIRST_ADMIN_PASSWORD, or, without one, an emailed link to set a
-password (in the log when SMTP_HOST is unset). An existing account is promoted, password kept."""
+password (with SMTP_HOST unset: on /dev/inbox under `make dev`, else in the log). An existing
+account is promoted, password kept."""
 
 import logging
 import secrets

@@ -32,7 +32,7 @@ PUBLIC_PATHS = (
     "node_modules/@lit/reactive-element",
 )
 # Paths the API owns: an unknown one is a 404, not the app's index.html.
-API_PREFIXES = ("api/", "health/", "metrics", "docs", "redoc", "openapi.json")
+API_PREFIXES = ("api/", "health/", "metrics", "docs", "redoc", "openapi.json", "dev/")
 MEDIA_TYPES = {
     ".js": "text/javascript",
     ".css": "text/css",

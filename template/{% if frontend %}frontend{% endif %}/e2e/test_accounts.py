@@ -102,10 +102,14 @@ def test_forgot_password_resets_it_and_signs_out_every_session(
     sign_in(page, email, NEW_PASSWORD)
     expect(page.get_by_test_id("signed-in-as")).to_have_text(email)
 
-    # The other device's session ended with the reset: reopening the app asks it to sign in.
+    # The other device's session ended with the reset: reopening the app asks it to sign in,
+    # and says why.
     old_session.reload()
     expect(old_session).to_have_url(re.compile(r"/login$"))
     expect(old_session.get_by_test_id("signed-in-as")).to_have_count(0)
+    expect(old_session.get_by_role("status").filter(has_text="You were signed out")).to_have_text(
+        "You were signed out: the password was changed or every session signed out. Sign in again."
+    )
 
     # The link worked once.
     page.goto(link)
@@ -177,6 +181,9 @@ def test_sign_out_everywhere_and_delete_the_account(
     screenshot(page, "signed-out-everywhere")
     other_device.reload()
     expect(other_device).to_have_url(re.compile(r"/login$"))
+    expect(
+        other_device.get_by_role("status").filter(has_text="You were signed out")
+    ).to_be_visible()
     elsewhere.close()
 
     sign_in(page, email)

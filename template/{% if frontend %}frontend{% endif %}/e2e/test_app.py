@@ -25,6 +25,32 @@ from conftest import (
 )
 
 
+def test_the_title_field_states_the_apis_limit_and_keeps_to_it(page: Page, inbox: Inbox) -> None:
+    """Issue 30: the limit comes from the API (its 422 names it, from the model), and the form
+    states it and stops typing there."""
+    email = create_account(page.request, inbox)
+    tokens = page.request.post("/api/v1/auth/login", form={"username": email, "password": PASSWORD})
+    bearer = {"Authorization": f"Bearer {tokens.json()['access_token']}"}
+    refused = page.request.post("/api/v1/items", data={"title": "t" * 1000}, headers=bearer)
+    assert refused.status == 422, refused.text()
+    (detail,) = refused.json()["detail"]
+    limit = detail["ctx"]["max_length"]
+
+    sign_in(page, email)
+    expect(page.get_by_text("No items yet.")).to_be_visible()
+    message = page.evaluate(
+        """async (detail) => {
+            const errors = await import(new URL("src/errors.js", document.baseURI));
+            return errors.validationMessage(detail);
+        }""",
+        detail,
+    )
+    assert message == f"This title is too long: use at most {limit} characters."
+    form = page.locator("item-form")
+    expect(form.get_by_label("Title")).to_have_attribute("maxlength", str(limit))
+    expect(form.get_by_text(f"Up to {limit} characters.")).to_be_visible()
+
+
 def test_register_confirm_the_email_sign_in_and_manage_items(page: Page, inbox: Inbox) -> None:
     email = new_email()
     page.goto("/")

@@ -67,6 +67,11 @@ async function refreshAccessToken() {
   });
   if (!response.ok) {
     forgetTokens();
+    // Signed out elsewhere (a password change, "sign out everywhere"): the sign-in page says so.
+    const code = (await response.json().catch(() => null))?.code;
+    if (code === "session_ended") {
+      appStore.set({ notice: describe(response.status, null, null, code) });
+    }
     return false;
   }
   saveTokens(await response.json());

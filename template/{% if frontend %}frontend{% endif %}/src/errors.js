@@ -31,7 +31,10 @@ const BY_TYPE = {
   missing: (name) => `Enter your ${name}.`,
   string_too_short: (name, field) =>
     PASSWORDS.has(field) ? `This password is too short. ${PASSWORD_RULE}` : `Enter your ${name}.`,
-  string_too_long: (name) => `This ${name} is too long.`,
+  string_too_long: (name, field, msg, ctx) =>
+    ctx?.max_length
+      ? `This ${name} is too long: use at most ${ctx.max_length} characters.`
+      : `This ${name} is too long.`,
   string_pattern_mismatch: (name, field) =>
     PASSWORDS.has(field)
       ? `This password is too weak. ${PASSWORD_RULE}`
@@ -53,11 +56,11 @@ export function fieldOf(loc = []) {
 }
 
 // One 422 detail as a sentence a person can act on.
-export function validationMessage({ type = "", loc = [], msg = "" }) {
+export function validationMessage({ type = "", loc = [], msg = "", ctx = null }) {
   const field = fieldOf(loc);
   const name = FIELD_NAMES[field] ?? field.replaceAll("_", " ");
   const rule = BY_FIELD_AND_TYPE[`${field}:${type}`] ?? BY_TYPE[type];
-  if (rule) return rule(name, field, msg);
+  if (rule) return rule(name, field, msg, ctx);
   if (field === "form") return "The form could not be sent. Reload the page and try again.";
   return `Check your ${name}.`;
 }
@@ -85,6 +88,8 @@ const BY_CODE = {
   account_deactivated:
     "This account is deactivated. Ask the administrator of this site to reactivate it.",
   last_admin: "This is the last active admin. Make someone else an admin first.",
+  session_ended:
+    "You were signed out: the password was changed or every session signed out. Sign in again.",
   mfa_invalid_code:
     "That code is not right, or was already used. Enter the newest code from your app.",
   mfa_expired: "This sign-in took too long or had too many wrong codes. Sign in again.",

@@ -35,7 +35,7 @@ from app.api.deps import (
     too_many_requests,
     unauthorized,
 )
-from app.api.errors import account_deactivated, email_not_verified
+from app.api.errors import account_deactivated, email_not_verified, session_ended
 from app.api.schemas import CodedMessage, Message
 from app.core.config import Settings
 from app.core.security import (
@@ -220,7 +220,7 @@ async def refresh(body: RefreshRequest, session: SessionDep, settings: SettingsD
         raise unauthorized() from None
     if not await crud.use_refresh_token(session, claims.token_id):
         await crud.revoke_refresh_tokens(session, claims.user_id)
-        raise unauthorized("Refresh token is invalid, expired or already used")
+        raise session_ended()
     user = await crud.get_user(session, claims.user_id)
     if user is None or not user.is_active:
         raise unauthorized()

@@ -11,6 +11,8 @@ class ErrorCode(StrEnum):
     EMAIL_NOT_VERIFIED = "email_not_verified"
     ACCOUNT_DEACTIVATED = "account_deactivated"
     LAST_ADMIN = "last_admin"
+    # Signed out elsewhere: a password change or reset, "sign out everywhere", a reused token.
+    SESSION_ENDED = "session_ended"
     # Two-step sign-in (app/accounts/mfa_routes.py).
     MFA_INVALID_CODE = "mfa_invalid_code"
     MFA_EXPIRED = "mfa_expired"
@@ -47,6 +49,15 @@ def email_not_verified() -> CodedError:
         status.HTTP_403_FORBIDDEN,
         ErrorCode.EMAIL_NOT_VERIFIED,
         "Confirm your email address first: open the link we sent you, or ask for a new one.",
+    )
+
+
+def session_ended() -> CodedError:
+    return CodedError(
+        status.HTTP_401_UNAUTHORIZED,
+        ErrorCode.SESSION_ENDED,
+        "This session was signed out; sign in again.",
+        headers={"WWW-Authenticate": "Bearer"},
     )
 
 

@@ -20,6 +20,8 @@ from app.http.middleware import PROBE_PATHS
 from app.observability import metrics
 
 BUSY = "The server is busy; retry shortly."
+# A request that has run this long has its client watched for a disconnect (OverloadMiddleware).
+LISTEN_AFTER_SECONDS = 0.1
 
 
 def unavailable(detail: str, retry_after: int) -> JSONResponse:
@@ -27,84 +29,6 @@ def unavailable(detail: str, retry_after: int) -> JSONResponse:
     return JSONResponse(
         {"detail": detail}, status_code=503, headers={"Retry-After": str(retry_after)}
     )
-
-
-class ShedOverloadMiddleware:
-    """At most `max_in_flight` requests at once in this worker; the next ones get 503 at once."""
-
-    def __init__(self, app: ASGIApp, *, max_in_flight: int, retry_after: int) -> None:
-        self.app = app
-        self.max_in_flight = max_in_flight
-        self.in_flight = 0
-        self.busy = unavailable(BUSY, retry_after)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # Probes are never shed: an overloaded worker is alive, and its metrics matter most.
-        if scope["type"] != "http" or scope["path"] in PROBE_PATHS:
-            await self.app(scope, receive, send)
-            return
-        if self.in_flight >= self.max_in_flight:
-            metrics.REQUESTS_SHED.inc()
-            await self.busy(scope, receive, send)
-            return
-        self.in_flight += 1
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            self.in_flight -= 1
-
-
-class CancelOnDisconnectMiddleware:
-    """Cancels the request's work when its client disconnects before the response is complete.
-
-    A listener task reads the client's messages and hands the request body on to the app, so
-    that it hears `http.disconnect` while the app is busy elsewhere (waiting for a database
-    connection, say). Work after the response is complete (background tasks) is never cancelled.
-    Plain asyncio tasks (uvicorn runs on asyncio): anyio's task groups cost several times more
-    per request.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        served = asyncio.current_task()
-        assert served is not None  # noqa: S101  (an ASGI app always runs in a task)
-        # One message of room: a GET's only (empty) body message waits there for an app that may
-        # never read it, while the listener goes on listening for the disconnect.
-        inbox: asyncio.Queue[Message] = asyncio.Queue(maxsize=1)
-        responded = left = False
-
-        async def listen() -> None:
-            nonlocal left
-            while True:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    if not responded:
-                        left = True
-                        served.cancel()
-                    return
-                await inbox.put(message)  # at the app's pace, not the client's
-
-        async def send_and_note(message: Message) -> None:
-            nonlocal responded
-            if message["type"] == "http.response.body" and not message.get("more_body", False):
-                responded = True
-            await send(message)
-
-        listener = asyncio.create_task(listen())
-        try:
-            await self.app(scope, inbox.get, send_and_note)
-        except asyncio.CancelledError:
-            if not left:
-                raise  # the server is shutting down: not ours to swallow
-        finally:
-            listener.cancel()
-            if left:
-                served.uncancel()
 
 
 # A \uD800-\uDFFF escape: the only way JSON text can spell a lone surrogate.
@@ -144,45 +68,78 @@ async def client_left(scope: Scope, receive: Receive, send: Send) -> None:
     """Nothing to answer: the client disconnected before its request was complete."""
 
 
-class RequestLimitsMiddleware:
-    """Refuses what no client of this API sends, before the request takes an in-flight slot:
-    headers over `max_header_bytes` (431), a body over `max_body_bytes` (413) or not complete
-    within `body_timeout_seconds` (408), JSON with a lone surrogate (422).
+class OverloadMiddleware:
+    """One layer (each costs CPU on every request) that admits a request or refuses it at once.
 
-    Bodies are small, so the whole body is read here and handed on in one piece: a client that
-    sends slowly waits here, holding no slot, and for a bounded time.
+    - It refuses what no client of this API sends, before the request takes a slot: headers over
+      `limits.max_header_bytes` (431), a body over `limits.max_body_bytes` (413) or not complete
+      within `limits.body_timeout_seconds` (408), JSON with a lone surrogate (422). Bodies are
+      small, so the whole body is read here and handed on in one piece: a client that sends slowly
+      waits here, holding no slot, and for a bounded time.
+    - At most `max_in_flight` requests at once in this worker; the next ones get 503 at once.
+      Probes are never shed: an overloaded worker is alive, and its metrics matter most.
+    - A request whose client disconnects before its response is complete is cancelled where it is
+      (waiting for a database connection, say). Its client is watched only once the request has
+      run LISTEN_AFTER_SECONDS: most answer sooner, and a watcher task for each would cost more
+      than the little work it could save. Work after the response (background tasks) is never
+      cancelled.
     """
 
-    def __init__(self, app: ASGIApp, *, limits: RequestLimits) -> None:
+    def __init__(
+        self, app: ASGIApp, *, limits: RequestLimits, max_in_flight: int, retry_after: int
+    ) -> None:
         self.app = app
         self.limits = limits
+        self.max_in_flight = max_in_flight
+        self.in_flight = 0
+        self.busy = unavailable(BUSY, retry_after)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        answer = self.app
-        if scope["type"] == "http":
-            answer, receive = await self._checked(scope, receive)
-        await answer(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        refusal, body = await self._checked(scope, receive)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        if scope["path"] in PROBE_PATHS:
+            await self._served(scope, body, receive, send)
+            return
+        if self.in_flight >= self.max_in_flight:
+            metrics.REQUESTS_SHED.inc()
+            await self.busy(scope, receive, send)
+            return
+        self.in_flight += 1
+        try:
+            await self._served(scope, body, receive, send)
+        finally:
+            self.in_flight -= 1
 
-    async def _checked(self, scope: Scope, receive: Receive) -> tuple[ASGIApp, Receive]:
-        """(the app, a `receive` that hands it the body read here), or (the refusal to send)."""
+    async def _checked(self, scope: Scope, receive: Receive) -> tuple[ASGIApp | None, bytes]:
+        """(None, the whole body), or (the refusal to send, b"")."""
         header_bytes = sum(len(name) + len(value) for name, value in scope["headers"])
         if header_bytes > self.limits.max_header_bytes:
-            return refused(431, "Request headers too large."), receive
-        declared = Headers(scope=scope).get("content-length", "")
+            return refused(431, "Request headers too large."), b""
+        headers = Headers(scope=scope)
+        declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.limits.max_body_bytes:
-            return refused(413, "Request body too large."), receive
+            return refused(413, "Request body too large."), b""
         try:
-            async with asyncio.timeout(self.limits.body_timeout_seconds):
+            if declared in ("", "0") and "transfer-encoding" not in headers:
+                # No body: its one empty message is there already, and a timer costs CPU.
                 body = await self._read_body(receive)
+            else:
+                async with asyncio.timeout(self.limits.body_timeout_seconds):
+                    body = await self._read_body(receive)
         except TimeoutError:
-            return refused(408, "The request body did not arrive in time."), receive
+            return refused(408, "The request body did not arrive in time."), b""
         except BodyTooLarge:
-            return refused(413, "Request body too large."), receive
+            return refused(413, "Request body too large."), b""
         if body is None:
-            return client_left, receive
+            return client_left, b""
         if holds_lone_surrogate(body):
-            return JSONResponse({"detail": [LONE_SURROGATE]}, status_code=422), receive
-        return self.app, self._replay(body, receive)
+            return JSONResponse({"detail": [LONE_SURROGATE]}, status_code=422), b""
+        return None, body
 
     async def _read_body(self, receive: Receive) -> bytes | None:
         """The whole body, or None when the client disconnects first."""
@@ -200,10 +157,14 @@ class RequestLimitsMiddleware:
             if not message.get("more_body", False):
                 return b"".join(chunks)
 
-    @staticmethod
-    def _replay(body: bytes, receive: Receive) -> Receive:
-        """`receive` for the app: the body read here, then the client's later messages."""
-        replayed = False
+    async def _served(self, scope: Scope, body: bytes, receive: Receive, send: Send) -> None:
+        """The app, given `body` and then the client's later messages, cancelled if the client
+        leaves before the response is complete."""
+        served = asyncio.current_task()
+        assert served is not None  # noqa: S101  (an ASGI app always runs in a task)
+        loop = asyncio.get_running_loop()
+        replayed = responded = left = False
+        listener: asyncio.Task[None] | None = None
 
         async def receive_body() -> Message:
             nonlocal replayed
@@ -212,4 +173,34 @@ class RequestLimitsMiddleware:
             replayed = True
             return {"type": "http.request", "body": body, "more_body": False}
 
-        return receive_body
+        async def send_and_note(message: Message) -> None:
+            nonlocal responded
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                responded = True
+            await send(message)
+
+        async def listen() -> None:
+            nonlocal left
+            # The body is read: the only message left to come is the disconnect.
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            if not responded:
+                left = True
+                served.cancel()
+
+        def watch() -> None:
+            nonlocal listener
+            listener = loop.create_task(listen())
+
+        watching = loop.call_later(LISTEN_AFTER_SECONDS, watch)
+        try:
+            await self.app(scope, receive_body, send_and_note)
+        except asyncio.CancelledError:
+            if not left:
+                raise  # the server is shutting down: not ours to swallow
+        finally:
+            watching.cancel()
+            if listener is not None:
+                listener.cancel()
+            if left:
+                served.uncancel()

@@ -1,7 +1,8 @@
 """Email: a message from two Jinja templates (<domain>/email_templates/<name>.txt and .html), sent
 with aiosmtplib. Jobs send it (app/accounts/jobs.py), so a slow or failing mail server costs a
-retry, never a request. With SMTP_HOST unset the message goes to the log instead, link and all, so
-`make dev` needs no mail server."""
+retry, never a request. With SMTP_HOST unset the message is not sent: `make dev` (ENVIRONMENT=local)
+keeps it in its dev inbox (app/mail/dev_inbox.py, the page /dev/inbox), elsewhere it goes to the
+log, link and all. So `make dev` needs no mail server."""
 
 import logging
 from email.message import EmailMessage
@@ -12,6 +13,7 @@ import aiosmtplib
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from app.core.config import Settings
+from app.mail import dev_inbox
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +52,15 @@ async def send_template(settings: Settings, to: str, template: str, **context: o
 
 async def send(settings: Settings, message: EmailMessage) -> None:
     """Deliver `message`; raises when the server refuses or cannot be reached (the job retries)."""
+    if not settings.smtp_host and settings.environment == "local":
+        path = dev_inbox.save(settings, message)
+        logger.info(
+            "SMTP_HOST is unset: the email to %s is in the dev inbox, %s/dev/inbox (%s)",
+            message["To"],
+            settings.public_url,
+            path.name,
+        )
+        return
     if not settings.smtp_host:
         text = message.get_body(("plain",))
         logger.info(

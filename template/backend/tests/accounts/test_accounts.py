@@ -385,7 +385,13 @@ async def test_change_password_keeps_this_session_only(mail: Mail) -> None:
     )
     assert changed.status_code == 200
     assert (await mail.client.get(f"{API}/users/me", headers=bearer(changed.json()))).is_success
-    assert (await mail.client.get(f"{API}/users/me", headers=bearer(other))).status_code == 401
+    # The other browser is told why, in a code its page words (frontend/src/errors.js).
+    stale = await mail.client.get(f"{API}/users/me", headers=bearer(other))
+    assert (stale.status_code, stale.json()["code"]) == (401, "session_ended")
+    ended = await mail.client.post(
+        f"{API}/auth/refresh", json={"refresh_token": other["refresh_token"]}
+    )
+    assert (ended.status_code, ended.json()["code"]) == (401, "session_ended")
     await login(mail.client, email, NEW_PASSWORD)
 
 

@@ -85,3 +85,19 @@ def test_tier_numbers_are_overridable_by_environment(monkeypatch: pytest.MonkeyP
 )
 def test_database_urls_use_the_async_drivers(given: str, used: str) -> None:
     assert settings(database_url=given).database_url == used
+
+
+def test_local_links_follow_the_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make dev PORT=8123` gives the app PORT=8123: its emails link to that port."""
+    monkeypatch.setenv("PORT", "8123")
+    assert settings(environment="local").public_url == "http://127.0.0.1:8123"
+
+
+def test_a_set_public_url_wins_and_production_keeps_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PORT", "8123")
+    chosen = settings(environment="local", public_url="https://dev.example.test")
+    assert chosen.public_url == "https://dev.example.test"
+    production = settings(environment="production", secret_key="k" * 48)
+    assert production.public_url != "http://127.0.0.1:8123"

@@ -3,6 +3,7 @@ import uuid
 import pytest
 from httpx import AsyncClient
 
+from app.items.models import ItemCreate
 from tests.utils import API, Account, signup
 
 pytestmark = pytest.mark.anyio
@@ -87,6 +88,23 @@ async def test_invalid_item_is_422(client: AsyncClient, body: dict) -> None:
     account = await signup(client)
     response = await client.post(f"{API}/items", json=body, headers=account.headers)
     assert response.status_code == 422
+
+
+async def test_a_too_long_title_is_422_naming_the_models_limit(client: AsyncClient) -> None:
+    """The page words the limit from the 422 (frontend/src/errors.js): it comes from the model."""
+    limit = ItemCreate.model_json_schema()["properties"]["title"]["maxLength"]
+    account = await signup(client)
+    created = await create(client, account)
+    too_long = {"title": "x" * (limit + 1)}
+    for send, path in ((client.post, "/items"), (client.patch, f"/items/{created['id']}")):
+        response = await send(f"{API}{path}", json=too_long, headers=account.headers)
+        assert response.status_code == 422
+        # PATCH's title may also be left out (null is its other member): the first error is the
+        # one the page shows (frontend/src/errors.js fieldErrors).
+        detail = response.json()["detail"][0]
+        assert detail["type"] == "string_too_long"
+        assert detail["ctx"] == {"max_length": limit}
+        assert "x" * 10 not in response.text
 
 
 async def test_title_cannot_be_removed(client: AsyncClient) -> None:

@@ -14,9 +14,9 @@ export class AppHeader extends LitElement {
   static styles = css`
     header {
       display: flex;
+      flex-wrap: wrap;
       align-items: center;
-      justify-content: space-between;
-      gap: 1rem;
+      gap: 0.5rem 1rem;
       padding: 0.75rem 1rem;
       background: var(--accent);
       color: var(--on-accent);
@@ -24,6 +24,7 @@ export class AppHeader extends LitElement {
     h1 {
       font-size: 1.2rem;
       margin: 0;
+      white-space: nowrap;
     }
     a {
       color: inherit;
@@ -34,11 +35,26 @@ export class AppHeader extends LitElement {
       text-decoration-thickness: 2px;
       text-underline-offset: 0.3em;
     }
-    .who {
+    nav {
       display: flex;
-      flex-wrap: wrap;
+      gap: 1rem;
+    }
+    header:not(.signed-in) nav {
+      margin-left: auto;
+    }
+    .who {
+      flex: 1 1 0;
+      display: flex;
+      justify-content: flex-end;
       align-items: center;
       gap: 0.75rem;
+      min-width: 0;
+    }
+    /* A long address gives way (ending in "...") before anything else does. */
+    .who span {
+      overflow: hidden;
+      text-overflow: ellipsis;
+      white-space: nowrap;
     }
     button {
       font: inherit;
@@ -48,6 +64,14 @@ export class AppHeader extends LitElement {
       border-radius: 6px;
       padding: 0.25rem 0.75rem;
       cursor: pointer;
+      white-space: nowrap;
+    }
+    /* A phone: the name and who is signed in on one row, the navigation on its own below. */
+    @media (max-width: 40rem) {
+      .signed-in nav {
+        order: 1;
+        flex-basis: 100%;
+      }
     }
   `;
 
@@ -72,16 +96,16 @@ export class AppHeader extends LitElement {
 
   render() {
     return html`
-      <header>
+      <header class=${this.user ? "signed-in" : nothing}>
         <h1><a href="/">${this.appName}</a></h1>
+        <nav>${this.#links()}</nav>
         ${
           this.user
             ? html`<div class="who">
                 <span data-testid="signed-in-as">${this.user.full_name || this.user.email}</span>
-                ${this.#links()}
                 <button @click=${this.#signOut}>Sign out</button>
               </div>`
-            : html`<nav class="who">${this.#links()}</nav>`
+            : nothing
         }
       </header>
     `;

@@ -3,6 +3,10 @@
 import { LitElement, css, html } from "lit";
 import { formStyles } from "../styles.js";
 
+// The API's limits (backend/app/items/models.py); frontend/e2e/test_app.py checks they agree.
+export const TITLE_MAX_LENGTH = 255;
+export const DESCRIPTION_MAX_LENGTH = 2000;
+
 export class ItemForm extends LitElement {
   static properties = {
     item: { attribute: false },
@@ -52,12 +56,26 @@ export class ItemForm extends LitElement {
       <form @submit=${this.#submit} novalidate>
         <label>
           Title
-          <input name="title" .value=${title} aria-invalid=${Boolean(errors.title)} />
-          ${errors.title ? html`<span class="field-error">${errors.title}</span>` : ""}
+          <input
+            name="title"
+            maxlength=${TITLE_MAX_LENGTH}
+            .value=${title}
+            aria-invalid=${Boolean(errors.title)}
+          />
+          ${
+            errors.title
+              ? html`<span class="field-error">${errors.title}</span>`
+              : html`<span class="hint">Up to ${TITLE_MAX_LENGTH} characters.</span>`
+          }
         </label>
         <label>
           Description
-          <textarea name="description" rows="2" .value=${description ?? ""}></textarea>
+          <textarea
+            name="description"
+            rows="2"
+            maxlength=${DESCRIPTION_MAX_LENGTH}
+            .value=${description ?? ""}
+          ></textarea>
           ${errors.description ? html`<span class="field-error">${errors.description}</span>` : ""}
         </label>
         ${errors.form ? html`<p class="form-error" role="alert">${errors.form}</p>` : ""}

@@ -31,6 +31,12 @@ export class ItemsPage extends LitElement {
         align-items: baseline;
         gap: 0.5rem;
       }
+      /* A title or description of one long word breaks rather than widen the page. */
+      h3,
+      li p {
+        min-width: 0;
+        overflow-wrap: anywhere;
+      }
       h3 {
         margin: 0;
         font-size: 1.05rem;
