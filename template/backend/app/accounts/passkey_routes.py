@@ -172,7 +172,7 @@ async def authentication_options(
         429: RATE_LIMITED,
     },
 )
-async def sign_in_with_passkey(
+async def passkey_sign_in(
     request: Request,
     body: PasskeySignIn,
     session: SessionDep,
