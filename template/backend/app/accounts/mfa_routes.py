@@ -26,6 +26,7 @@ from app.api.deps import (
     SessionDep,
     SettingsDep,
     too_many_requests,
+    unauthorized,
 )
 from app.api.errors import CodedError, ErrorCode, account_deactivated
 from app.api.schemas import CodedMessage, Message
@@ -85,8 +86,8 @@ async def start_totp(user: CurrentUserDep, session: SessionDep, settings: Settin
             "Your authenticator app is already on: turn it off first to set up another.",
         )
     record = await crud.get_user(session, user.id)
-    if record is None:
-        raise not_on()
+    if record is None:  # deleted a moment ago
+        raise unauthorized()
     setup = await mfa.start_totp(session, record, settings.project_name)
     await session.commit()
     return setup
