@@ -18,7 +18,7 @@ TEAMS_FILES = [
     "backend/app/orgs/jobs.py",
     "backend/app/orgs/email_templates/invitation.txt",
     "backend/app/admin/org_routes.py",
-    "backend/alembic/versions/0008_organisations.py",
+    "backend/alembic/versions/0010_organisations.py",
     "backend/tests/orgs/test_tenants.py",
     "backend/tests/orgs/test_invitations.py",
 ]
@@ -52,8 +52,8 @@ def test_teams_renders_the_domain_its_routes_and_its_migration(render) -> None:
     assert "items_routes.org_router" in routes
     pyproject = (project / "backend/pyproject.toml").read_text()
     assert pyproject.count('"app.orgs"') == 2  # a domain, in the layers below items and admin
-    # Without providers there is no 0007 to join.
-    assert not (project / "backend/alembic/versions/0009_join_organisations.py").exists()
+    # Without providers there is no 0009 to join.
+    assert not (project / "backend/alembic/versions/0011_join_organisations.py").exists()
     for path in (project / "backend").rglob("*.py"):
         if ".venv" not in path.parts:
             ast.parse(path.read_text(), str(path))
@@ -61,5 +61,5 @@ def test_teams_renders_the_domain_its_routes_and_its_migration(render) -> None:
 
 def test_teams_with_providers_joins_the_two_migration_branches(render) -> None:
     project = render(tier="dev", teams=True, sign_in_with=["google"])
-    join = project / "backend/alembic/versions/0009_join_organisations.py"
-    assert '("0007", "0008")' in join.read_text()
+    join = project / "backend/alembic/versions/0011_join_organisations.py"
+    assert '("0009", "0010")' in join.read_text()

@@ -547,7 +547,7 @@ def domain_layout_story(
 
 
 # A project's data before it answers teams=yes: accounts, and items that must each land in their
-# owner's personal organisation (migration 0008).
+# owner's personal organisation (migration 0010).
 TEAMS_SEED = (
     "INSERT INTO users (id, email, hashed_password, is_active, role, email_verified,"
     " session_version, created_at)"

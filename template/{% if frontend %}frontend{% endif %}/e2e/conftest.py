@@ -281,10 +281,11 @@ def start_web_server(
         pytest.fail("nginx not found: install nginx or set NGINX_PATH")
     started: list[WebServer] = []
 
-    def start_one(port: int | None = None) -> WebServer:
+    def start_one(port: int | None = None, api: int | None = None) -> WebServer:
+        """nginx on `port` (any free one) before the API on `api` (the session's)."""
         directory = tmp_path_factory.mktemp("nginx")
         port = port or free_port()
-        config = nginx_config(directory, port, api_port, site_dir)
+        config = nginx_config(directory, port, api or api_port, site_dir)
         # As root, nginx's workers would switch to "nobody", who may not read this checkout.
         user = " user root;" if os.geteuid() == 0 else ""
         command = [nginx, "-e", "stderr", "-p", str(directory), "-c", str(config)]

@@ -72,7 +72,7 @@ def test_register_confirm_the_email_sign_in_and_manage_items(page: Page, inbox: 
     expect(page).to_have_url(re.compile(r"/login$"))
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_test_id("signed-in-as")).to_have_text("Ada Lovelace")
     expect(page).to_have_url(re.compile(r"/items$"))
 
@@ -193,7 +193,7 @@ def test_the_shell_loads_offline_with_the_offline_banner(
 
 def test_the_service_worker_precaches_what_the_first_visit_loaded(page: Page) -> None:
     page.goto("/")
-    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    expect(page.get_by_role("button", name="Sign in", exact=True)).to_be_visible()
     wait_for_service_worker(page)
     missing = page.evaluate(
         """async () => {

@@ -16,7 +16,7 @@ def test_first_load_javascript_is_small_and_gzipped(
     page: Page, capsys: pytest.CaptureFixture[str]
 ) -> None:
     page.goto("/")
-    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    expect(page.get_by_role("button", name="Sign in", exact=True)).to_be_visible()
     page.wait_for_load_state("networkidle")
     # Bytes on the wire (after gzip) and unpacked, as the browser's Resource Timing saw them.
     scripts = page.evaluate(

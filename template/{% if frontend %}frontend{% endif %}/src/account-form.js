@@ -89,10 +89,11 @@ export class AccountForm extends LitElement {
     this.#attempt.clear();
   }
 
-  // Runs `work` (it resolves to the signed-in user) and announces "signed-in".
+  // Runs `work` (it resolves to the signed-in user, or null when a step is still owed) and
+  // announces "signed-in".
   async signInWith(work, toFields) {
     let user = null;
-    if (await this.attempt(async () => (user = await work()), toFields)) {
+    if ((await this.attempt(async () => (user = await work()), toFields)) && user) {
       this.dispatchEvent(
         new CustomEvent("signed-in", { detail: { user }, bubbles: true, composed: true }),
       );

@@ -90,6 +90,13 @@ const BY_CODE = {
   last_admin: "This is the last active admin. Make someone else an admin first.",
   session_ended:
     "You were signed out: the password was changed or every session signed out. Sign in again.",
+  mfa_invalid_code:
+    "That code is not right, or was already used. Enter the newest code from your app.",
+  mfa_expired: "This sign-in took too long or had too many wrong codes. Sign in again.",
+  mfa_already_on: "Your authenticator app is already on. Turn it off first to set up another.",
+  mfa_not_on: "Turn on an authenticator app first.",
+  mfa_required:
+    "Admins must use two-step sign-in: set up an authenticator app on your account page first.",
 };
 
 // The message for a whole failed request.

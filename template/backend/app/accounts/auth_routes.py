@@ -13,8 +13,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import audit
-from app.accounts import crud, jobs
+from app.accounts import crud, jobs, mfa
 from app.accounts.deps import ApiRateLimit, CurrentUserDep
+from app.accounts.mfa_models import MfaRequired
 from app.accounts.models import (
     EmailRequest,
     LinkTokenBody,
@@ -130,7 +131,7 @@ async def register(
 
 @router.post(
     "/login",
-    response_model=Token,
+    response_model=Token | MfaRequired,
     responses={
         401: UNAUTHORIZED,
         403: {"model": CodedMessage, "description": "Inactive, or the email is not verified yet"},
@@ -143,8 +144,9 @@ async def login(
     session: SessionDep,
     rate_limiter: RateLimiterDep,
     settings: SettingsDep,
-) -> Token:
-    """Exchange email (as `username`) and password for an access and a refresh token."""
+) -> Token | MfaRequired:
+    """Exchange email (as `username`) and password for an access and a refresh token; for an
+    account with two-step sign-in, for `mfa_token`, which /auth/mfa/verify takes with a code."""
     email = form.username.strip().lower()[:MAX_LOGIN_FIELD]
     client = client_address(request)
     await limit_sign_in(rate_limiter, settings, client, email)  # before any hashing
@@ -172,6 +174,8 @@ async def login(
         raise email_not_verified()
     if new_hash is not None:  # stored with outdated argon2 parameters
         await crud.update_password_hash(session, user, new_hash)
+    if (pending := await mfa.second_step(session, user, "password")) is not None:
+        return pending
     audit.record(session, audit.SIGN_IN, request=request, actor_id=user.id, target_user_id=user.id)
     return await issue_tokens(session, settings, user)  # commits the event with the token
 

@@ -11,7 +11,7 @@ from sqlmodel import col, delete
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import audit, mail
-from app.accounts import crud
+from app.accounts import crud, mfa, passkeys
 from app.accounts.models import RefreshToken, User
 from app.core.config import Settings
 from app.core.db import utcnow
@@ -185,6 +185,34 @@ async def email_change_notice(context: JobContext, email: str, new_email: str) -
     )
 
 
+# What changed about a user's second factors, as the notice words it (app/accounts/mfa_routes.py).
+MFA_CHANGES = {
+    "totp_on": "An authenticator app was turned on for two-step sign-in.",
+    "totp_off": "The authenticator app was turned off: signing in takes your password only.",
+    "recovery_codes": "New recovery codes were made; the old ones no longer work.",
+    "recovery_code_used": "A recovery code was used to sign in.",
+    "reset_by_admin": "An administrator turned off your two-step sign-in and passkeys.",
+    "passkey_added": "A passkey was added: it signs in to your account on its own.",
+    "passkey_removed": "A passkey was removed: it no longer signs in.",
+}
+
+
+@queue.task(pass_context=True, retry=DEFAULT_RETRY)
+async def mfa_changed(context: JobContext, user_id: str, change: str) -> None:
+    """A word to the account's address whenever its second factors change, in case it was not
+    its owner's doing."""
+    settings = _settings(context)
+    async with session_for(context) as session:
+        user = await crud.get_user(session, uuid.UUID(user_id))
+    if user is None:
+        return
+    url = link(settings, "forgot-password")
+    what = MFA_CHANGES[change]
+    await mail.send_template(
+        settings, user.email, "mfa_changed", email=user.email, change=what, link=url
+    )
+
+
 # Hourly, off the hour. `timestamp` is when the run was due (procrastinate's periodic argument).
 @queue.periodic(cron="23 * * * *")
 @queue.task(pass_context=True, retry=DEFAULT_RETRY, queueing_lock="delete_expired_refresh_tokens")
@@ -194,8 +222,12 @@ async def delete_expired_refresh_tokens(context: JobContext, timestamp: int) -> 
         result = await session.exec(
             delete(RefreshToken).where(col(RefreshToken.expires_at) < utcnow())
         )
+        # And the second steps of sign-ins that were never finished.
+        challenges = await mfa.delete_expired_challenges(session)
+        challenges += await passkeys.delete_expired_challenges(session)
         await session.commit()
-    logger.info("deleted expired refresh tokens", extra={"deleted": result.rowcount})
+    deleted = {"deleted": result.rowcount, "mfa_challenges": challenges}
+    logger.info("deleted expired refresh tokens", extra=deleted)
 
 
 # An example job: registration_received enqueues it for a new account. Replace its body with real

@@ -13,6 +13,13 @@ class ErrorCode(StrEnum):
     LAST_ADMIN = "last_admin"
     # Signed out elsewhere: a password change or reset, "sign out everywhere", a reused token.
     SESSION_ENDED = "session_ended"
+    # Two-step sign-in (app/accounts/mfa_routes.py).
+    MFA_INVALID_CODE = "mfa_invalid_code"
+    MFA_EXPIRED = "mfa_expired"
+    MFA_ALREADY_ON = "mfa_already_on"
+    MFA_NOT_ON = "mfa_not_on"
+    # REQUIRE_MFA_FOR_ADMINS: an admin without a second factor is refused the admin routes.
+    MFA_REQUIRED = "mfa_required"
     # Another domain still needs the account: its detail says why and what to do first.
     DELETION_BLOCKED = "deletion_blocked"
 
@@ -53,4 +60,12 @@ def session_ended() -> CodedError:
         ErrorCode.SESSION_ENDED,
         "This session was signed out; sign in again.",
         headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+def mfa_required() -> CodedError:
+    return CodedError(
+        status.HTTP_403_FORBIDDEN,
+        ErrorCode.MFA_REQUIRED,
+        "Admins must use two-step sign-in here: turn on an authenticator app on your account page.",
     )

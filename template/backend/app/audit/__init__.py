@@ -31,11 +31,22 @@ FIRST_ADMIN = "admin.first_admin"
 PROVIDER_LINKED = "user.provider_linked"
 PROVIDER_UNLINKED = "user.provider_unlinked"
 PROVIDER_SIGN_IN_REFUSED = "auth.provider_sign_in_refused"
+# Two-step sign-in: every change to a factor, and the second steps that fail or use a recovery code.
+MFA_TOTP_ENABLED = "user.mfa_totp_enabled"
+MFA_TOTP_DISABLED = "user.mfa_totp_disabled"
+MFA_RECOVERY_CODES_RENEWED = "user.mfa_recovery_codes_renewed"
+MFA_FAILED = "auth.mfa_failed"
+MFA_RECOVERY_CODE_USED = "auth.mfa_recovery_code_used"
+MFA_RESET = "admin.mfa_reset"
+PASSKEY_ADDED = "user.passkey_added"
+PASSKEY_RENAMED = "user.passkey_renamed"
+PASSKEY_REMOVED = "user.passkey_removed"
 KINDS = (
     SIGN_IN, SIGN_IN_FAILED, PASSWORD_RESET, REGISTERED, REGISTRATION_ATTEMPTED, PASSWORD_CHANGED,
     EMAIL_CHANGED, SIGNED_OUT_EVERYWHERE, DELETED, ROLE_CHANGED, DEACTIVATED, REACTIVATED,
     VERIFICATION_RESENT, PASSWORD_RESET_FORCED, FIRST_ADMIN, PROVIDER_LINKED, PROVIDER_UNLINKED,
-    PROVIDER_SIGN_IN_REFUSED,
+    PROVIDER_SIGN_IN_REFUSED, MFA_TOTP_ENABLED, MFA_TOTP_DISABLED, MFA_RECOVERY_CODES_RENEWED,
+    MFA_FAILED, MFA_RECOVERY_CODE_USED, MFA_RESET, PASSKEY_ADDED, PASSKEY_RENAMED, PASSKEY_REMOVED,
 )  # fmt: skip
 
 

@@ -260,6 +260,12 @@ export class AccountPage extends LitElement {
   }
 }
 
+// Two-step sign-in and passkeys (account-security.js), loaded with this page.
+accountSections.push(() => {
+  import("./account-security.js");
+  return html`<account-mfa></account-mfa><account-passkeys></account-passkeys>`;
+});
+
 customElements.define("account-email", AccountEmail);
 customElements.define("change-password", ChangePassword);
 customElements.define("change-email", ChangeEmail);

@@ -3,14 +3,29 @@
 import { html } from "lit";
 import { AccountForm, emailField, field, signInOptions } from "../account-form.js";
 import { account, signIn } from "../api.js";
+import "./passkey-sign-in.js";
 
 export class LoginForm extends AccountForm {
-  static properties = { ...AccountForm.properties, unconfirmed: { state: true } };
+  static properties = {
+    ...AccountForm.properties,
+    unconfirmed: { state: true },
+    mfaToken: { state: true },
+  };
 
   constructor() {
     super();
     // The address the API refused to sign in until it is confirmed.
     this.unconfirmed = "";
+    // The password was right and the account has two-step sign-in: the code is owed for this.
+    this.mfaToken = "";
+  }
+
+  async #firstStep(email, password) {
+    const answer = await signIn(email, password);
+    if (!answer.mfa_required) return answer;
+    await import("./mfa-step.js");
+    this.mfaToken = answer.mfa_token;
+    return null;
   }
 
   async #submit(event) {
@@ -18,7 +33,7 @@ export class LoginForm extends AccountForm {
     const data = new FormData(event.target);
     const email = data.get("email");
     await this.signInWith(
-      () => signIn(email, data.get("password")),
+      () => this.#firstStep(email, data.get("password")),
       // The login form posts OAuth2's `username`: its errors belong to the email field.
       ({ username, ...rest }) => ({ email: username, ...rest }),
     );
@@ -34,6 +49,12 @@ export class LoginForm extends AccountForm {
   }
 
   render() {
+    if (this.mfaToken) {
+      return html`<mfa-step
+        .mfaToken=${this.mfaToken}
+        @restart=${() => (this.mfaToken = "")}
+      ></mfa-step>`;
+    }
     const errors = this.fieldErrors;
     return html`
       <h2>Sign in</h2>
@@ -64,6 +85,7 @@ export class LoginForm extends AccountForm {
       </form>
       ${this.noticeMessage()}
       <p><a href="/forgot-password">Forgot your password?</a></p>
+      <passkey-sign-in></passkey-sign-in>
       ${signInOptions.map((option) => option())}
       <p>New here? <a href="/register">Create an account</a></p>
     `;
