@@ -17,6 +17,7 @@ import contextlib
 import re
 import shutil
 import subprocess
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -328,6 +329,10 @@ class Founder:
             actual = (self.project / name).read_text(errors="replace")
             if name in self.inserted:
                 actual = without(actual, self.inserted[name])
+            if name.endswith("uv.lock"):
+                # An update re-locks only what changed (its header's resolution markers may stay
+                # as they were): the promise is the same pins as a fresh lock.
+                actual, expected = locked_pins(actual), locked_pins(expected)
             if actual != expected:
                 problems.append(f"differs from a fresh render: {name}")
         problems += env_problems(self.project, self.env_before)
@@ -335,6 +340,11 @@ class Founder:
             session.error("After copier update:\n  " + "\n  ".join(problems))
         self.rendered = reference_files
         self.env_before = (self.project / ".env").read_bytes()
+
+
+def locked_pins(lock_text: str) -> set[tuple[str, str | None]]:
+    """Every package a uv.lock pins, with its version."""
+    return {(p["name"], p.get("version")) for p in tomllib.loads(lock_text).get("package", [])}
 
 
 def env_problems(project: Path, before: bytes) -> list[str]:
