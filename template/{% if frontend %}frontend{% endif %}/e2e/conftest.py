@@ -15,7 +15,9 @@ from __future__ import annotations
 import email
 import email.policy
 import html
+import http.client
 import os
+import random
 import re
 import shutil
 import socket
@@ -53,10 +55,20 @@ ADMIN_EMAIL = os.environ.get("E2E_ADMIN_EMAIL", "admin@example.com")
 ADMIN_PASSWORD = os.environ.get("E2E_ADMIN_PASSWORD", "admin-horse-42")
 
 
+# Below the range Linux hands out to any socket that asks for "a free port" (32768 and up): a port
+# picked here is not given to another test's SMTP or HTTP server before ours binds it.
+PICKED_PORTS = range(20000, 32768)
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    for port in random.sample(PICKED_PORTS, 100):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {PICKED_PORTS}")
 
 
 def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
@@ -67,7 +79,8 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None
         try:
             with urllib.request.urlopen(url, timeout=2):  # noqa: S310 (a local http URL)
                 return
-        except (urllib.error.URLError, ConnectionError):
+        except (urllib.error.URLError, ConnectionError, http.client.HTTPException):
+            # Not up yet, or another program's server on the port: ours then exits (see above).
             time.sleep(0.2)
     process.terminate()
     pytest.fail(f"{url} did not answer within {STARTUP_SECONDS}s; see {log}")
