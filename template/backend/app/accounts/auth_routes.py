@@ -167,11 +167,8 @@ async def login(
             await session.commit()
         raise unauthorized("Incorrect email or password")
     await rate_limiter.count(ADDRESS_FAILURES, client, -1)  # the right password: not a failure
-    if not user.is_active:
-        raise account_deactivated()
     # Said only to someone who knows the password: it tells no one else the address exists.
-    if settings.require_verified_email and not user.email_verified:
-        raise email_not_verified()
+    refuse_sign_in(settings, user)
     if new_hash is not None:  # stored with outdated argon2 parameters
         await crud.update_password_hash(session, user, new_hash)
     if (pending := await mfa.second_step(session, user, "password")) is not None:
@@ -377,6 +374,15 @@ async def confirm_password_reset(
     await crud.set_password(session, user, hashed)
     await cache.forget_owner_record(user.id)
     return Message(detail="Your password is changed. Sign in with the new one.")
+
+
+def refuse_sign_in(settings: Settings, user: User) -> None:
+    """Raise unless `user`, who proved who they are, may have tokens: active, and verified where
+    the project requires it."""
+    if not user.is_active:
+        raise account_deactivated()
+    if settings.require_verified_email and not user.email_verified:
+        raise email_not_verified()
 
 
 async def issue_tokens(session: AsyncSession, settings: Settings, user: User) -> Token:

@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import audit
 from app.accounts import crud, jobs, passkeys
-from app.accounts.auth_routes import RATE_LIMITED, client_address, issue_tokens
+from app.accounts.auth_routes import RATE_LIMITED, client_address, issue_tokens, refuse_sign_in
 from app.accounts.deps import ApiRateLimit, CurrentUserDep
 from app.accounts.mfa_models import (
     Passkey,
@@ -30,7 +30,6 @@ from app.api.deps import (
     too_many_requests,
     unauthorized,
 )
-from app.api.errors import account_deactivated, email_not_verified
 from app.api.schemas import CodedMessage, Message
 from app.jobs.queue import enqueue
 from app.rate_limit import RateLimiter
@@ -188,10 +187,7 @@ async def passkey_sign_in(
     user = await crud.get_user(session, passkey.user_id)
     if user is None:
         raise unauthorized()
-    if not user.is_active:
-        raise account_deactivated()
-    if settings.require_verified_email and not user.email_verified:
-        raise email_not_verified()
+    refuse_sign_in(settings, user)
     audit.record(
         session,
         audit.SIGN_IN,
