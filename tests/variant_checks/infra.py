@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 import re
+import shlex
 import shutil
 import socket
 import subprocess
@@ -234,7 +235,16 @@ def background(
             if process.poll() is not None or time.monotonic() > deadline:
                 session.error(f"{command[0]} did not start; its log:\n{log.read_text()}")
             time.sleep(0.2)
-        yield
+        try:
+            yield
+        except BaseException:
+            # Whether the service died under the block (and why) is the first question a
+            # failure asks; its log goes when the block's temporary directory does.
+            state = "running" if process.poll() is None else f"exited ({process.returncode})"
+            tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
+            ended = f"{shlex.join(command)}: {state} when the block failed; its log ends"
+            session.log(f"{ended}:\n{tail}")
+            raise
     finally:
         process.terminate()
         process.wait(timeout=10)
