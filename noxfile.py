@@ -121,7 +121,9 @@ def combinations(session: nox.Session) -> None:
 
 
 @nox.session(tags=SUITE)
-@nox.parametrize(("tier", "frontend", "python_version", "sign_in_with", "teams"), VARIANT_PARAMS)
+@nox.parametrize(
+    ("tier", "frontend", "python_version", "sign_in_with", "teams", "billing"), VARIANT_PARAMS
+)
 def variant(
     session: nox.Session,
     tier: str,
@@ -129,15 +131,17 @@ def variant(
     python_version: str,
     sign_in_with: tuple,
     teams: bool,
+    billing: str,
 ) -> None:
     """Render one variant, commit it, then run the generated project's own checks."""
     install_group(session, "render")
-    key = (tier, frontend, python_version, sign_in_with, teams)
+    key = (tier, frontend, python_version, sign_in_with, teams, billing)
     index = variant_redis_database(key)
     slug = f"nf-{tier}-{'web' if frontend else 'api'}-{index}"
     # Only the variants that offer it pass the question, so the others render as a founder's would.
     extra = {"sign_in_with": json.dumps(list(sign_in_with))} if sign_in_with else {}
     extra |= {"teams": "true"} if teams else {}
+    extra |= {"billing": billing} if billing != "none" else {}
     project = render(
         session, slug, tier=tier, frontend=frontend, python_version=python_version, **extra
     )

@@ -100,12 +100,14 @@ def test_the_browser_runs_cover_every_tier_and_provider_and_a_page_without_one()
     browsed = [variant_key(variant) for variant in VARIANTS if variant_runs_browser(variant)]
     assert {tier for tier, *_ in browsed} == set(TIERS)
     providers = yaml.safe_load((ROOT / "copier.yml").read_text())["sign_in_with"]["choices"]
-    assert {name for *_, sign_in_with, _ in browsed for name in sign_in_with} == set(
+    assert {name for *_, sign_in_with, _, _ in browsed for name in sign_in_with} == set(
         providers.values()
     )
-    assert any(not sign_in_with for *_, sign_in_with, _ in browsed)
+    assert any(not sign_in_with for *_, sign_in_with, _, _ in browsed)
     # Organisations' invitation flow runs in Chromium on a variant with teams.
-    assert any(teams for *_, teams in browsed)
+    assert any(teams for *_, teams, _ in browsed)
+    # Billing's upgrade flow runs in Chromium on a variant with stripe.
+    assert any(billing == "stripe" for *_, billing in browsed)
     lighthouse = [variant for variant in VARIANTS if "lighthouse" in variant.get("once", ())]
     assert all(variant_runs_browser(variant) for variant in lighthouse)
 

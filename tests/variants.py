@@ -23,29 +23,33 @@ REDIS_DATABASES = {
 assert len(VARIANTS) < min(REDIS_DATABASES.values()), "variants would share a Redis database"
 
 
-def variant_key(variant: Mapping) -> tuple[str, bool, str, tuple[str, ...], bool]:
-    """What tells variants apart: tier, frontend, Python version, sign-in providers and teams."""
+def variant_key(variant: Mapping) -> tuple[str, bool, str, tuple[str, ...], bool, str]:
+    """What tells variants apart: tier, frontend, Python version, sign-in providers, teams and
+    billing."""
     return (
         variant["tier"],
         variant["frontend"],
         variant["python_version"],
         tuple(variant.get("sign_in_with", ())),
         bool(variant.get("teams", False)),
+        variant.get("billing", "none"),
     )
 
 
 def variant_id(variant: Mapping) -> str:
     """How a variant (or any combination of answers) is named in nox sessions, pytest ids and
-    reports: "dev, frontend, py3.12", "growth, api-only, py3.13, google+oidc, teams"."""
-    tier, frontend, python_version, sign_in_with, teams = variant_key(variant)
+    reports: "dev, frontend, py3.12", "growth, api-only, py3.13, google+oidc, teams, stripe"."""
+    tier, frontend, python_version, sign_in_with, teams, billing = variant_key(variant)
     parts = [tier, "frontend" if frontend else "api-only", f"py{python_version}"]
     parts += ["+".join(sign_in_with)] if sign_in_with else []
-    return ", ".join(parts + (["teams"] if teams else []))
+    parts += ["teams"] if teams else []
+    return ", ".join(parts + ([billing] if billing != "none" else []))
 
 
 def variant_answers(variant: Mapping) -> dict[str, object]:
-    """The answers that render `variant` (sign_in_with, teams only where the variant sets them)."""
-    tier, frontend, python_version, sign_in_with, teams = variant_key(variant)
+    """The answers that render `variant` (sign_in_with, teams, billing only where the variant sets
+    them)."""
+    tier, frontend, python_version, sign_in_with, teams, billing = variant_key(variant)
     answers: dict[str, object] = {
         "tier": tier, "frontend": frontend, "python_version": python_version
     }  # fmt: skip
@@ -53,6 +57,8 @@ def variant_answers(variant: Mapping) -> dict[str, object]:
         answers["sign_in_with"] = list(sign_in_with)
     if teams:
         answers["teams"] = True
+    if billing != "none":
+        answers["billing"] = billing
     return answers
 
 
