@@ -23,14 +23,16 @@ def source_files(project: Path) -> list[Path]:
 
 
 @pytest.mark.parametrize(
-    ("sign_in_with", "teams"),
-    [([], False), (["github"], False), ([], True)],
-    ids=["no-providers", "github", "teams"],
+    ("sign_in_with", "teams", "billing"),
+    [([], False, "none"), (["github"], False, "none"), ([], True, "none"), ([], True, "stripe")],
+    ids=["no-providers", "github", "teams", "teams-stripe"],
 )
 def test_every_route_loads_a_module_that_exists(
-    render, sign_in_with: list[str], teams: bool
+    render, sign_in_with: list[str], teams: bool, billing: str
 ) -> None:
-    project = render(tier="dev", frontend=True, sign_in_with=sign_in_with, teams=teams)
+    project = render(
+        tier="dev", frontend=True, sign_in_with=sign_in_with, teams=teams, billing=billing
+    )
     table = (project / "frontend" / "src" / "routes.js").read_text()
     paths = re.findall(r'^    path: "([^"]+)",$', table, re.MULTILINE)
     modules = re.findall(r'^    load: \(\) => import\("\./([^"]+)"\),$', table, re.MULTILINE)
@@ -39,6 +41,7 @@ def test_every_route_loads_a_module_that_exists(
         assert (project / "frontend" / "src" / module).is_file(), f"routes.js loads {module}"
     assert ("/auth/callback/*" in paths) == bool(sign_in_with)
     assert ("/invitations/accept" in paths) == teams
+    assert ("/billing" in paths) == (billing == "stripe")
 
 
 def test_colours_are_named_only_in_styles_js(render) -> None:
