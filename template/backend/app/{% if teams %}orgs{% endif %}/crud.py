@@ -2,7 +2,7 @@
 say the caller does."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
 from fastapi import status
@@ -172,6 +172,28 @@ async def keep_shared_organisations(session: AsyncSession, user_id: uuid.UUID) -
 
 
 # --- members -------------------------------------------------------------------------------------
+# What other domains check before an organisation gains a member (an invitation sent, or one used),
+# in its transaction: each may raise a CodedError (app/api/errors.py) to refuse.
+MemberHook = Callable[[AsyncSession, uuid.UUID], Awaitable[None]]
+MEMBER_HOOKS: list[MemberHook] = []
+
+
+def before_adding_member(hook: MemberHook) -> MemberHook:
+    """Register `hook` to run before an organisation invites or gains a member."""
+    MEMBER_HOOKS.append(hook)
+    return hook
+
+
+async def check_new_member(session: AsyncSession, org_id: uuid.UUID) -> None:
+    for hook in MEMBER_HOOKS:
+        await hook(session, org_id)
+
+
+async def count_members(session: AsyncSession, org_id: uuid.UUID) -> int:
+    held = col(Membership.org_id) == org_id
+    return (await session.exec(select(func.count()).select_from(Membership).where(held))).one()
+
+
 async def list_members(
     session: AsyncSession, org_id: uuid.UUID
 ) -> Sequence[Row[tuple[Membership, User]]]:

@@ -321,6 +321,7 @@ async def invite(
     account or not, and whether it is a member already (then nothing is sent)."""
     await limit_invitations(request, admin.id, rate_limiter)
     if not await crud.is_member_by_email(session, admin.id, data.email):
+        await crud.check_new_member(session, admin.id)
         lifetime = timedelta(days=settings.invitation_days)
         invitation = await crud.invite(
             session, admin.id, data.email, data.role, admin.user_id, lifetime
@@ -459,6 +460,7 @@ async def joined(
     org = await crud.get_org(session, invitation.org_id) if invitation else None
     if invitation is None or org is None:
         raise bad_link()
+    await crud.check_new_member(session, org.id)
     await crud.join(session, org.id, user_id, invitation.role)
     audit.record(
         session,
