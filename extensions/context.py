@@ -204,7 +204,7 @@ def tier_refusal(tier: str, previous_answers: Mapping[str, Any]) -> str:
     )
 
 
-def app_secrets(sign_in_with: Sequence[str]) -> list[dict[str, Any]]:
+def app_secrets(sign_in_with: Sequence[str], billing: str = "none") -> list[dict[str, Any]]:
     """The Secret's keys that the API and the job worker read on growth, each passed to both by
     name (k8s/api.yaml, k8s/worker.yaml); optional ones may be left out of the Secret."""
     names = ["SECRET_KEY", "DATABASE_URL", "REDIS_URL", "SMTP_PASSWORD"]
@@ -214,6 +214,10 @@ def app_secrets(sign_in_with: Sequence[str]) -> list[dict[str, Any]]:
         names += [f"{key}CLIENT_ID", f"{key}CLIENT_SECRET"]
     # Without DATABASE_READ_URL every read is on the primary.
     optional = ["DATABASE_READ_URL", "SENTRY_DSN", "OTEL_EXPORTER_OTLP_HEADERS"]
+    # Without Stripe's keys billing answers 503 and everyone is on the free plan.
+    if billing != "none":
+        optional += ["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"]
+        optional += ["STRIPE_PRICE_PRO", "STRIPE_PRICE_BUSINESS"]
     return [{"name": name, "optional": False} for name in names] + [
         {"name": name, "optional": True} for name in optional
     ]
