@@ -1,6 +1,6 @@
 // The signed-in user's account: confirm the address, change the password or the address, sign
 // out everywhere, download one's data, delete the account. Each section is a small form with its
-// own messages; the ones that end the session say so with a "session-ended" event.
+// own messages; the ones that end the session say so with a "session-ended" event on window.
 import { LitElement, css, html } from "lit";
 import { AccountForm, accountSections, field } from "../account-form.js";
 import { account } from "../api.js";
@@ -34,10 +34,10 @@ export const sectionStyles = [
   `,
 ];
 
-function endSession(host, notice) {
-  host.dispatchEvent(
-    new CustomEvent("session-ended", { detail: { notice }, bubbles: true, composed: true }),
-  );
+// On window, not on the section: another request of this page may have met the ended session
+// first and replaced the page, and an event from a detached element reaches no one.
+function endSession(notice) {
+  window.dispatchEvent(new CustomEvent("session-ended", { detail: { notice } }));
 }
 
 export class AccountEmail extends AccountForm {
@@ -167,7 +167,7 @@ export class AccountData extends AccountForm {
 
   async #signOutEverywhere() {
     if (await this.attempt(() => account.signOutEverywhere())) {
-      endSession(this, "You are signed out on every device.");
+      endSession("You are signed out on every device.");
     }
   }
 
@@ -208,7 +208,7 @@ export class DeleteAccount extends AccountForm {
     const password = new FormData(event.target).get("password");
     if (!confirm("Delete your account and all its data? This cannot be undone.")) return;
     if (await this.attempt(() => account.deleteAccount(password))) {
-      endSession(this, "Your account and its data are deleted.");
+      endSession("Your account and its data are deleted.");
     }
   }
 

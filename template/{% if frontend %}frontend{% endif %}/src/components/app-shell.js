@@ -61,14 +61,14 @@ export class AppShell extends LitElement {
     super();
     this.appName = "";
     this.path = location.pathname;
-    // Pages announce these with bubbling events: a sign-in finished, the session ended.
+    // Pages announce a finished sign-in with a bubbling event (an ended session: on window).
     this.addEventListener("signed-in", (event) => this.#onSignedIn(event));
-    this.addEventListener("session-ended", (event) => this.#onSessionEnded(event));
   }
 
   connectedCallback() {
     super.connectedCallback();
     addEventListener("popstate", this.#onPopState);
+    addEventListener("session-ended", this.#onSessionEnded);
     this.addEventListener("click", this.#onLinkClick);
     // The page the address names starts loading while the saved session is restored.
     routeOf(this.path)?.load().catch(() => null);
@@ -79,6 +79,7 @@ export class AppShell extends LitElement {
 
   disconnectedCallback() {
     removeEventListener("popstate", this.#onPopState);
+    removeEventListener("session-ended", this.#onSessionEnded);
     super.disconnectedCallback();
   }
 
@@ -134,11 +135,11 @@ export class AppShell extends LitElement {
   }
 
   // A page ended every session (or the account): say so on the sign-in page.
-  #onSessionEnded(event) {
+  #onSessionEnded = (event) => {
     appStore.set({ user: null });
     this.navigate(HOME.signedOut);
     appStore.set({ notice: event.detail.notice });
-  }
+  };
 
   #onSignedIn(event) {
     appStore.set({ user: event.detail.user });
