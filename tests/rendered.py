@@ -35,6 +35,22 @@ def rendered_files(project: Path) -> list[Path]:
     )
 
 
+# The rendered text a question's words could show in (docs only where the caller says so).
+CODE_SUFFIXES = frozenset({".py", ".js", ".toml", ".example", ".yaml", ".yml", ".html"})
+
+
+def mentions(project: Path, words: re.Pattern[str], suffixes: frozenset[str]) -> list[str]:
+    """ "<file> mentions '<word>'" for each rendered file with one of `suffixes` (never the answers
+    file) whose lower-cased text matches `words`: what a project without that answer must lack."""
+    found = []
+    for path in rendered_files(project):
+        if path.suffix in suffixes and path.name != ".copier-answers.yml":
+            match = words.search(path.read_text(errors="ignore").lower())
+            if match:
+                found.append(f"{path.relative_to(project)} mentions {match.group(0)!r}")
+    return found
+
+
 def leftover_template_syntax(project: Path, path: Path) -> str | None:
     """What is left unrendered in `path` (its name or its text), described; None when clean."""
     relative = path.relative_to(project)

@@ -10,6 +10,8 @@ import re
 import yaml
 from conftest import ROOT, rendered_files
 
+from tests.rendered import CODE_SUFFIXES, mentions
+
 # What only a project with billing has.
 BILLING_FILES = [
     "backend/app/billing/plans.toml",
@@ -36,12 +38,7 @@ def test_a_project_without_billing_renders_no_billing_code(render) -> None:
     files = rendered_files(project)
     for name in BILLING_FILES:
         assert project / name not in files, f"{name} rendered without billing"
-    for path in files:
-        if path.suffix in {".py", ".js", ".toml", ".example", ".yaml", ".yml", ".html", ".md"} and (
-            path.name != ".copier-answers.yml"
-        ):
-            found = BILLING_WORDS.search(path.read_text(errors="ignore").lower())
-            assert found is None, f"{path.relative_to(project)} mentions {found.group(0)!r}"
+    assert mentions(project, BILLING_WORDS, CODE_SUFFIXES | {".md"}) == []
 
 
 def test_billing_renders_the_domain_its_routes_settings_and_migration(render) -> None:

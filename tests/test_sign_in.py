@@ -11,6 +11,8 @@ import pytest
 import yaml
 from conftest import ROOT, rendered_files
 
+from tests.rendered import CODE_SUFFIXES, mentions
+
 PROVIDERS = ["google", "github", "oidc"]
 # What only a project with sign-in providers has.
 SIGN_IN_FILES = [
@@ -45,12 +47,7 @@ def test_a_project_without_providers_renders_no_sign_in_code(render) -> None:
     files = rendered_files(project)
     for name in SIGN_IN_FILES:
         assert project / name not in files, f"{name} rendered without a provider"
-    for path in files:
-        if path.suffix in {".py", ".js", ".toml", ".example", ".yaml", ".yml", ".html"} and (
-            path.name != ".copier-answers.yml"
-        ):
-            found = SIGN_IN_WORDS.search(path.read_text(errors="ignore").lower())
-            assert found is None, f"{path.relative_to(project)} mentions {found.group(0)!r}"
+    assert mentions(project, SIGN_IN_WORDS, CODE_SUFFIXES) == []
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)

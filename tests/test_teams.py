@@ -10,6 +10,8 @@ import re
 import yaml
 from conftest import ROOT, rendered_files
 
+from tests.rendered import CODE_SUFFIXES, mentions
+
 # What only a project with teams has.
 TEAMS_FILES = [
     "backend/app/orgs/models.py",
@@ -35,12 +37,7 @@ def test_a_project_without_teams_renders_no_organisation_code(render) -> None:
     files = rendered_files(project)
     for name in TEAMS_FILES:
         assert project / name not in files, f"{name} rendered without teams"
-    for path in files:
-        if path.suffix in {".py", ".js", ".toml", ".example", ".yaml", ".yml", ".html", ".md"} and (
-            path.name != ".copier-answers.yml"
-        ):
-            found = TEAMS_WORDS.search(path.read_text(errors="ignore").lower())
-            assert found is None, f"{path.relative_to(project)} mentions {found.group(0)!r}"
+    assert mentions(project, TEAMS_WORDS, CODE_SUFFIXES | {".md"}) == []
 
 
 def test_teams_renders_the_domain_its_routes_and_its_migration(render) -> None:
