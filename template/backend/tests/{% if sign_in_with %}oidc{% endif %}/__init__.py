@@ -4,11 +4,12 @@ registered for the app's callback pages. `sign_in_at(url, login)` is a browser a
 consent pages: it follows redirects, submits the forms, and returns what the provider sends back.
 """
 
+import re
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import parse_qsl, urljoin, urlsplit
@@ -31,6 +32,8 @@ PROVIDERS = [
     if isinstance(field.default, OAuthClient)
 ]
 OIDC_PROVIDERS = [name for name in PROVIDERS if name != "github"]
+# What provider.mjs prints once it answers, on the port the system gave it.
+LISTENING = re.compile(r"^listening on (http://127\.0\.0\.1:\d+)$", re.MULTILINE)
 
 
 def callback_url(provider: str) -> str:
@@ -51,42 +54,60 @@ def oauth_settings(issuer: str) -> dict[str, dict[str, str]]:
     return {name: {**client, **endpoints.get(name, {"issuer": issuer})} for name in PROVIDERS}
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+@dataclass
+class LocalProvider:
+    issuer: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def check_running(self) -> None:
+        """Fail the test with the provider's log where the provider has exited: the tests after
+        that would otherwise only say that it cannot be reached."""
+        if (code := self.process.poll()) is not None:
+            log = self.log.read_text(errors="replace")
+            pytest.fail(f"the OpenID Connect provider exited ({code}) mid-run; its log:\n{log}")
 
 
 @pytest.fixture(scope="session")
-def oidc_issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The local provider's issuer URL, for the whole test run."""
+def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalProvider]:
+    """The local provider, started once for the whole test run (tests/conftest.py loads this
+    module as a plugin, so every test module shares it)."""
     npm, node = shutil.which("npm"), shutil.which("node")
     if npm is None or node is None:
         pytest.skip("Node.js is needed to run the OpenID Connect provider these tests sign in at")
     if not (HERE / "node_modules" / "oidc-provider").is_dir():
         install = [npm, "ci", "--no-audit", "--no-fund", "--silent"]
         subprocess.run(install, cwd=HERE, check=True)  # noqa: S603
-    port = free_port()
-    issuer = f"http://127.0.0.1:{port}"
-    command = [node, "provider.mjs", str(port), *map(callback_url, PROVIDERS)]
+    command = [node, "provider.mjs", *map(callback_url, PROVIDERS)]
     log = tmp_path_factory.mktemp("oidc") / "provider.log"
     with log.open("wb") as output:
         process = subprocess.Popen(command, cwd=HERE, stdout=output, stderr=output)  # noqa: S603
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(f"{issuer}/.well-known/openid-configuration").raise_for_status()
-                break
-            except httpx.HTTPError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    message = f"the OpenID Connect provider did not start:\n{log.read_text()}"
-                    raise RuntimeError(message) from None
-                time.sleep(0.1)
-        yield issuer
+        deadline = time.monotonic() + 30
+        while not (listening := LISTENING.search(log.read_text(errors="replace"))):
+            if process.poll() is not None or time.monotonic() > deadline:
+                message = f"the OpenID Connect provider did not start:\n{log.read_text()}"
+                raise RuntimeError(message)
+            time.sleep(0.1)
+        issuer = listening.group(1)
+        httpx.get(f"{issuer}/.well-known/openid-configuration").raise_for_status()
+        yield LocalProvider(issuer, process, log)
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def oidc_issuer(oidc_provider: LocalProvider) -> str:
+    """The local provider's issuer URL."""
+    return oidc_provider.issuer
+
+
+@pytest.fixture(autouse=True)
+def _oidc_provider_running(request: pytest.FixtureRequest) -> None:
+    """A test that signs in at the provider first checks that it is still there."""
+    if "oidc_issuer" in request.fixturenames:
+        request.getfixturevalue("oidc_provider").check_running()
 
 
 class FirstForm(HTMLParser):

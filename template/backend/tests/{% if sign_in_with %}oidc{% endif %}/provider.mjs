@@ -1,15 +1,21 @@
 // A real OpenID Connect provider for the backend's tests: the certified npm package oidc-provider,
 // with its development login and consent pages (any login name, any password).
 //
-//   node provider.mjs <port> <redirect-uri>...
+//   node provider.mjs <redirect-uri>...
 //
+// It listens on a port the system picks and prints "listening on <issuer>" once it answers.
 // The login name is the account's email; one starting with "unverified:" has email_verified false.
 // It also answers GitHub's /user and /user/emails under /github, for the GitHub flow's tests.
 import { createHash } from "node:crypto";
+import { createServer } from "node:http";
 import Provider from "oidc-provider";
 
-const [port, ...redirectUris] = process.argv.slice(2);
-const issuer = `http://127.0.0.1:${port}`;
+const redirectUris = process.argv.slice(2);
+// Listen before the issuer is named (it holds the port): a port probed free and then listened on
+// can be taken in between by another test run on the same machine.
+const server = createServer();
+await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+const issuer = `http://127.0.0.1:${server.address().port}`;
 
 function claimsOf(login) {
   const verified = !login.startsWith("unverified:");
@@ -63,4 +69,6 @@ provider.use(async (ctx, next) => {
       : [{ email: claims.email, primary: true, verified: claims.email_verified, visibility: null }];
 });
 
-provider.listen(Number(port), "127.0.0.1", () => console.log(`listening on ${issuer}`));
+server.on("request", provider.callback());
+process.on("exit", (code) => console.log(`exiting with code ${code}`));
+console.log(`listening on ${issuer}`);
