@@ -2,11 +2,14 @@
 a project without STRIPE_SECRET_KEY, is `StripeUnavailable`: the routes answer 503 + Retry-After.
 Tests point STRIPE_API_BASE at a fake."""
 
+import logging
 from typing import Any
 
 import stripe
 
 from app.core.config import Settings
+
+logger = logging.getLogger(__name__)
 
 # Seconds the client waits for Stripe; a route answers 503 after that.
 TIMEOUT_SECONDS = 10
@@ -14,7 +17,20 @@ RETRY_AFTER_SECONDS = 30
 
 
 class StripeUnavailable(Exception):
-    """Stripe is not configured or did not answer."""
+    """Stripe is not configured or did not answer; its text is safe to show a user."""
+
+
+def failed(error: stripe.StripeError) -> StripeUnavailable:
+    """A failed call as a user hears of it: never Stripe's own words, which can quote the key, ids
+    or the request's input. The log names the error and Stripe's request id to look it up by."""
+    logger.warning(
+        "A call to Stripe failed: %s, HTTP %s, code %s, request %s",
+        type(error).__name__,
+        error.http_status,
+        error.code,
+        error.request_id,
+    )
+    return StripeUnavailable("Stripe did not complete the request.")
 
 
 def configured(settings: Settings) -> bool:
@@ -39,7 +55,7 @@ async def create_customer(settings: Settings, email: str, account_id: str) -> st
             params={"email": email, "metadata": {"account_id": account_id}}
         )
     except stripe.StripeError as error:
-        raise StripeUnavailable(str(error.user_message or error)) from error
+        raise failed(error) from error
     return customer.id
 
 
@@ -71,7 +87,7 @@ async def checkout_url(
             }
         )
     except stripe.StripeError as error:
-        raise StripeUnavailable(str(error.user_message or error)) from error
+        raise failed(error) from error
     return str(session.url)
 
 
@@ -82,7 +98,7 @@ async def portal_url(settings: Settings, *, customer_id: str, return_url: str) -
             params={"customer": customer_id, "return_url": return_url}
         )
     except stripe.StripeError as error:
-        raise StripeUnavailable(str(error.user_message or error)) from error
+        raise failed(error) from error
     return str(session.url)
 
 
