@@ -16,9 +16,10 @@ from app.billing.plans import plan_for_price, plans
 from app.core.config import Settings
 from app.core.db import utcnow
 
-# The audit events of billing (the admin page shows their kind as it is).
+# The audit events of billing; KINDS as the admin page names them (AUDIT_KINDS in admin-page.js).
 SUBSCRIPTION_CHANGED = "billing.subscription_changed"
 CHECKOUT_STARTED = "billing.checkout_started"
+KINDS = (SUBSCRIPTION_CHANGED, CHECKOUT_STARTED)
 # What each event type does; the webhook records any other type and the job ignores it.
 HANDLED = frozenset(
     {

@@ -63,6 +63,11 @@ TRANSFERRED = "org.transferred"
 INVITED = "org.invited"
 INVITATION_REVOKED = "org.invitation_revoked"
 JOINED = "org.joined"
+# Every kind above, as the admin page names them (AUDIT_KINDS in admin-page.js).
+KINDS = (
+    CREATED, RENAMED, DELETED, ROLE_CHANGED, MEMBER_REMOVED, LEFT, TRANSFERRED, INVITED,
+    INVITATION_REVOKED, JOINED,
+)  # fmt: skip
 
 router = APIRouter(
     prefix="/orgs",
