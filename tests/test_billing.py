@@ -64,7 +64,10 @@ def test_billing_renders_the_domain_its_routes_settings_and_migration(render) ->
 def test_billing_follows_organisations_and_joins_the_providers_branch(render) -> None:
     project = render(tier="dev", teams=True, billing="stripe", sign_in_with=["google"])
     versions = project / "backend/alembic/versions"
-    assert 'down_revision: str | None = "0010"' in (versions / "0012_billing.py").read_text()
-    assert '("0011", "0012")' in (versions / "0013_join_billing.py").read_text()
+    assert 'down_revision: str | None = "0008"' in (versions / "0012_billing.py").read_text()
+    assert '("0009", "0012")' in (versions / "0013_join_billing.py").read_text()
+    assert '("0010", "0012")' in (versions / "0014_organisations_pay.py").read_text()
+    join = (versions / "0015_join_organisations_pay.py").read_text()
+    assert '("0011", "0013", "0014")' in join
     assert "organisations.id" in (project / "backend/app/billing/models.py").read_text()
     assert "/orgs/{org_id}/billing" in (project / "backend/app/billing/routes.py").read_text()

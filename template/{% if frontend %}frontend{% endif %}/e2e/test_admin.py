@@ -148,7 +148,7 @@ def declared_kinds(path: Path) -> list[str]:
 
 def test_the_admin_page_names_every_kind_of_audit_event() -> None:
     """The page's event filter lists exactly the backend's kinds: KINDS in app/audit/__init__.py
-    and in every domain module that records its own (organisations, billing)."""
+    and in every domain module that records events of its own."""
     app = BACKEND_DIR / "app"
     kinds = [kind for path in sorted(app.rglob("*.py")) for kind in declared_kinds(path)]
     page_source = (FRONTEND_DIR / "src" / "components" / "admin-page.js").read_text()
