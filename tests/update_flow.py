@@ -7,8 +7,9 @@ the new release and graduates dev -> mvp -> growth. After every step the project
 render of the same answers plus the founder's edits (nothing lost, nothing left over, no conflict)
 and `.env` must be byte for byte what it was; the project's own `make test` must pass after the
 update and after the last graduation. A second founder updates a 0.2 project with their own route
-to the domain layout (`domain_layout_story`); a third, whose project holds accounts and items,
-answers teams=yes (`teams_story`): every item lands in its owner's personal organisation.
+to the domain layout (`domain_layout_story`); a third, whose project has billing and holds
+accounts, items and a subscription, answers teams=yes (`teams_story`): every item and the
+subscription land in their owner's personal organisation.
 """
 
 from __future__ import annotations
@@ -559,8 +560,9 @@ def domain_layout_story(
     run_project_tests(session, variant, services=False)
 
 
-# A project's data before it answers teams=yes: accounts, and items that must each land in their
-# owner's personal organisation (migration 0010).
+# A project's data before it answers teams=yes: accounts, items that must each land in their
+# owner's personal organisation (migration 0010), and the first account's subscription, which
+# must follow it there (0014: with teams, organisations pay).
 TEAMS_SEED = (
     "INSERT INTO users (id, email, hashed_password, is_active, role, email_verified,"
     " session_version, created_at)"
@@ -569,6 +571,8 @@ TEAMS_SEED = (
     "INSERT INTO items (id, title, owner_id, created_at, updated_at)"
     " SELECT md5('item' || n)::uuid, 'Item ' || n, md5((n % 20 + 1)::text)::uuid, now(), now()"
     " FROM generate_series(1, 200) AS n;"
+    "INSERT INTO subscriptions (account_id, stripe_customer_id, plan, status, cancel_at_period_end,"
+    " updated_at) VALUES (md5('1')::uuid, 'cus_1', 'pro', 'active', false, now());"
 )
 ITEMS_DIGEST = (
     "SELECT count(*) || ' items, '"
@@ -580,14 +584,21 @@ IN_PERSONAL_ORGS = (
     " ON organisations.id = items.org_id AND organisations.personal_of = items.owner_id"
 )
 OWNED_ORGS = "SELECT count(*) FROM memberships WHERE role = 'owner'"
+PAID_BY_PERSONAL_ORG = (
+    "SELECT count(*) FROM subscriptions JOIN organisations ON organisations.id ="
+    " subscriptions.account_id AND organisations.personal_of = md5('1')::uuid"
+)
 
 
 def teams_story(session: nox.Session, workdir: Path, template: Path, new: Release) -> None:
-    """A project of the newest release with accounts and items answers teams=yes later: the
-    update merges cleanly, its migration moves every item into its owner's personal organisation
-    (nothing lost, nothing else changed), and the project's tests pass."""
+    """A project of the newest release with billing, accounts and items answers teams=yes later:
+    the update merges cleanly, its migrations move every item and the subscription into their
+    owner's personal organisation (nothing lost, nothing else changed), and the project's tests
+    pass."""
     slug = "nf-update-teams"
-    project = copier_copy(session, template, new.tag, workdir / slug, project_name=slug)
+    project = copier_copy(
+        session, template, new.tag, workdir / slug, project_name=slug, billing="stripe"
+    )
     git(session, project, "init", "--quiet", "--initial-branch=main")
     commit_all(session, project, "Initial commit, without teams")
     variant = Variant("dev", True, project, slug, REDIS_DATABASES["update"])
@@ -611,12 +622,16 @@ def teams_story(session: nox.Session, workdir: Path, template: Path, new: Releas
     after = infra.psql_value(session, database, ITEMS_DIGEST)
     moved = infra.psql_value(session, database, IN_PERSONAL_ORGS)
     owners = infra.psql_value(session, database, OWNED_ORGS)
-    if (after, moved, owners) != (before, "200", "20"):
+    paid = infra.psql_value(session, database, PAID_BY_PERSONAL_ORG)
+    if (after, moved, owners, paid) != (before, "200", "20", "1"):
         session.error(
             f"teams=yes lost or misplaced data: {before!r} -> {after!r}, {moved} of 200 items in "
-            f"their owner's personal organisation, {owners} owners for 20 accounts"
+            f"their owner's personal organisation, {owners} owners for 20 accounts, {paid} of 1 "
+            "subscription paid by its user's personal organisation"
         )
-    session.log(f"teams=yes moved {moved} items into 20 personal organisations ({after})")
+    session.log(
+        f"teams=yes moved {moved} items and 1 subscription into 20 personal organisations ({after})"
+    )
     run_project_tests(session, variant, services=False)
 
 
