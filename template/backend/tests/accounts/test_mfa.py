@@ -38,17 +38,19 @@ def code(secret: str, offset: int = 0, at: float | None = None) -> str:
     return pyotp.TOTP(secret).at(at or time.time(), counter_offset=offset)
 
 
-async def turn_on(client: AsyncClient, account: Account, offset: int = -1) -> tuple[str, list[str]]:
-    """Set the app up and confirm it with the code `offset` steps from now (the step before, by
-    default, so the current step's and the next one's are left for the sign-ins to come):
-    (secret, recovery codes)."""
+async def turn_on(
+    client: AsyncClient, account: Account, offset: int = -1, at: float | None = None
+) -> tuple[str, list[str]]:
+    """Set the app up and confirm it with the code `offset` steps from now, or from `at` (the step
+    before, by default, so the current step's and the next one's are left for the sign-ins to
+    come): (secret, recovery codes)."""
     setup = await client.post(f"{MFA}/totp", headers=account.headers)
     assert setup.status_code == 200, setup.text
     secret = setup.json()["secret"]
     confirmed = await client.post(
         f"{MFA}/totp/confirm",
         headers=account.headers,
-        json={"code": code(secret, offset, steady_clock())},
+        json={"code": code(secret, offset, at or steady_clock())},
     )
     assert confirmed.status_code == 200, confirmed.text
     return secret, confirmed.json()["recovery_codes"]
@@ -224,9 +226,12 @@ async def test_turning_the_app_off_takes_the_password_or_a_code(
     client: AsyncClient, proof: str
 ) -> None:
     account = await signup(client)
-    secret, _ = await turn_on(client, account)
-    right = PASSWORD if proof == "password" else code(secret, 0, steady_clock())
-    wrong = "not-the-password" if proof == "password" else code(secret, -1)
+    # Every code from one instant: the wrong one is then the confirming code, already used. Taken
+    # after steady_clock() waited into the next step, it was a fresh one, and accepted.
+    now = steady_clock()
+    secret, _ = await turn_on(client, account, at=now)
+    right = PASSWORD if proof == "password" else code(secret, 0, now)
+    wrong = "not-the-password" if proof == "password" else code(secret, -1, now)
     refused = await client.request(
         "DELETE", f"{MFA}/totp", headers=account.headers, json={proof: wrong}
     )
