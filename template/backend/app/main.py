@@ -17,6 +17,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 
 from app.accounts import deps
+from app.accounts.cached_hits import CachedHits
 from app.api.deps import API_V1
 from app.api.errors import CodedError
 from app.cache import (
@@ -176,7 +177,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # Added innermost first: the request id wraps everything, so its logs carry it; a shed request
     # still gets CORS and security headers, and so does a 500. Four layers (five in production):
-    # each costs CPU on every request.
+    # each costs CPU on every request. Innermost, the signed-in user's cache hits, answered before
+    # routing: every other layer wraps them.
+    app.add_middleware(CachedHits)
     app.add_middleware(
         OverloadMiddleware,
         limits=settings.request_limits,

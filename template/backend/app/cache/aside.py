@@ -132,6 +132,22 @@ class Cache:
             record = None  # changed by a write whose invalidation is still pending
         return namespace, self.counted("user", record)
 
+    async def owner_hit(
+        self, owner: object, key_under: Callable[[str], str]
+    ) -> tuple[bytes, bytes] | None:
+        """(the owner's cached record, the entry at `key_under(namespace)`) when both are cached;
+        None otherwise, and while any invalidation is pending (the owner's own read handles that).
+        Reads only: it stores no token and counts nothing (`counted` does, once a hit is served)."""
+        if not self.enabled or self._pending_owners or self._pending_keys:
+            return None
+        token, record = await self.store.get_many([f"ns:{owner}", f"{self._record_prefix}:{owner}"])
+        if token is None or record is None:
+            return None
+        value = await self.store.get(key_under(f"{owner}:{token.decode()}"))
+        if value is None or value.startswith(LEASE_PREFIX):
+            return None
+        return record, value
+
     async def set_owner_record(self, owner: object, record: bytes) -> None:
         await self.set(f"{self._record_prefix}:{owner}", record, "low_change")
 

@@ -16,7 +16,7 @@ read declares nothing.
 """
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Protocol
 
@@ -58,12 +58,17 @@ class Declaration:
     def key(self, owner: Owner, request: Request) -> str | None:
         """This request's entry; None for a write that names no single entry (a create)."""
         if self.by is None:
-            return f"{self.resource}:{shape(self.model)}:{owner.cache_namespace}:{_query(request)}"
+            return self.page_key(owner.cache_namespace, _query(request))
         value = request.path_params.get(self.by)
         if value is None:
             return None
         value = _canonical(request, self.by, value)
         return f"{self.resource}:{shape(self.model)}:{owner.id}:{value}"
+
+
+    def page_key(self, namespace: str, query: str) -> str:
+        """The entry of one page (no `by`): `query` as `query_key` writes it."""
+        return f"{self.resource}:{shape(self.model)}:{namespace}:{query}"
 
 
 class CachedRead:
@@ -159,9 +164,12 @@ async def _invalidate(request: Request, who: Owner, declarations: list[Declarati
 
 
 def _query(request: Request) -> str:
-    """The query parameters the route declares, in a fixed order: others never make a new entry."""
-    names = _route_parameters(request).query
-    params = request.query_params
+    return query_key(_route_parameters(request).query, request.query_params)
+
+
+def query_key(names: Iterable[str], params: Mapping[str, str]) -> str:
+    """The query parameters the route declares (`names`, sorted), as sent: others never make a
+    new entry."""
     return "&".join(f"{name}={params[name]}" for name in names if name in params)
 
 
