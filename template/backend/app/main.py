@@ -10,7 +10,6 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -36,7 +35,7 @@ from app.core.security import HashingBusy
 from app.first_admin import ensure_first_admin
 from app.http.api_docs import add_api_docs
 from app.http.middleware import (
-    RequestIdMiddleware,
+    OriginCors,
     ResponseMiddleware,
     TrustedHostsMiddleware,
     route_template,
@@ -171,6 +170,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url="/openapi.json" if settings.serves_docs else None,
         generate_unique_id_function=operation_id,
+        # Traces come from OpenTelemetry's FastAPI instrumentation where OTLP is set
+        # (app/observability/tracing.py); FastAPI's own would check for a provider on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     retry_after = settings.overload_retry_after_seconds
@@ -178,7 +180,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added innermost first: the request id wraps everything, so its logs carry it; a shed request
     # still gets CORS and security headers, and so does a 500. Four layers (five in production):
     # each costs CPU on every request. Innermost, the signed-in user's cache hits, answered before
-    # routing: every other layer wraps them.
+    # routing: every other layer wraps them. CORS only for requests with an Origin.
     app.add_middleware(CachedHits)
     app.add_middleware(
         OverloadMiddleware,
@@ -193,14 +195,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             TrustedHostsMiddleware, allowed_hosts=settings.trusted_hosts, www_redirect=False
         )
     app.add_middleware(
-        CORSMiddleware,
+        OriginCors,
         allow_origins=settings.cors_origins,
         allow_methods=["*"],
         allow_headers=["*"],
         expose_headers=["X-Cache", "X-Request-ID", "Retry-After"],
     )
     app.add_middleware(ResponseMiddleware, hsts=settings.environment == "production")
-    app.add_middleware(RequestIdMiddleware)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> Response:

@@ -11,7 +11,6 @@ import asyncio
 import json
 import re
 
-from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -117,15 +116,22 @@ class OverloadMiddleware:
 
     async def _checked(self, scope: Scope, receive: Receive) -> tuple[ASGIApp | None, bytes]:
         """(None, the whole body), or (the refusal to send, b"")."""
-        header_bytes = sum(len(name) + len(value) for name, value in scope["headers"])
+        # One pass over the headers: their size, the declared length, whether a body is chunked.
+        header_bytes = 0
+        declared = ""
+        chunked = False
+        for name, value in scope["headers"]:
+            header_bytes += len(name) + len(value)
+            if name == b"content-length" and not declared:
+                declared = value.decode("latin-1")
+            elif name == b"transfer-encoding":
+                chunked = True
         if header_bytes > self.limits.max_header_bytes:
             return refused(431, "Request headers too large."), b""
-        headers = Headers(scope=scope)
-        declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.limits.max_body_bytes:
             return refused(413, "Request body too large."), b""
         try:
-            if declared in ("", "0") and "transfer-encoding" not in headers:
+            if declared in ("", "0") and not chunked:
                 # No body: its one empty message is there already, and a timer costs CPU.
                 body = await self._read_body(receive)
             else:
