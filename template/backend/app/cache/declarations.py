@@ -58,7 +58,7 @@ class Declaration:
     def key(self, owner: Owner, request: Request) -> str | None:
         """This request's entry; None for a write that names no single entry (a create)."""
         if self.by is None:
-            return self.page_key(owner.cache_namespace, _query(request))
+            return self.page_key(owner.cache_namespace, query=_query(request))
         value = request.path_params.get(self.by)
         if value is None:
             return None
@@ -66,7 +66,7 @@ class Declaration:
         return f"{self.resource}:{shape(self.model)}:{owner.id}:{value}"
 
 
-    def page_key(self, namespace: str, query: str) -> str:
+    def page_key(self, namespace: str, *, query: str) -> str:
         """The entry of one page (no `by`): `query` as `query_key` writes it."""
         return f"{self.resource}:{shape(self.model)}:{namespace}:{query}"
 
