@@ -65,7 +65,6 @@ class Declaration:
         value = _canonical(request, self.by, value)
         return f"{self.resource}:{shape(self.model)}:{owner.id}:{value}"
 
-
     def page_key(self, namespace: str, *, query: str) -> str:
         """The entry of one page (no `by`): `query` as `query_key` writes it."""
         return f"{self.resource}:{shape(self.model)}:{namespace}:{query}"
