@@ -13,6 +13,10 @@ read declares nothing.
 
     @router.patch("/{item_id}", dependencies=[ChangesItems])
     async def update_item(...): ...  # commits; the invalidation runs once it returns
+
+A cached read's body is `return await cache.json(load)` and nothing else: the signed-in user's
+pages are answered before routing when cached (app/accounts/cached_hits.py), where nothing written
+before that call runs. Checks go in dependencies.
 """
 
 import uuid
