@@ -121,9 +121,12 @@ def _signed_in_read(route: Dependant) -> tuple[Declaration | None, dict[str, Any
     pending = [route]
     while pending:
         dependant = pending.pop()
-        if dependant.header_params or dependant.cookie_params or dependant.body_params:
-            return None, {}
-        if dependant.path_params:
+        if (
+            dependant.header_params
+            or dependant.cookie_params
+            or dependant.body_params
+            or dependant.path_params
+        ):
             return None, {}
         if any(field.field_info.annotation not in SCALARS for field in dependant.query_params):
             return None, {}  # a list parameter reads every value: not the one the key takes

@@ -125,7 +125,7 @@ class Cache:
         and their cached record (None when not cached, and always with the cache off)."""
         if not self.enabled:
             return await self._namespace(owner, None), None
-        record_key = f"{self._record_prefix}:{owner}"
+        record_key = self._record_key(owner)
         token, record = await self.store.get_many([f"ns:{owner}", record_key])
         namespace = await self._namespace(owner, token)
         if record_key in self._pending_keys:
@@ -140,20 +140,20 @@ class Cache:
         Reads only: it stores no token and counts nothing (`counted` does, once a hit is served)."""
         if not self.enabled or self._pending_owners or self._pending_keys:
             return None
-        token, record = await self.store.get_many([f"ns:{owner}", f"{self._record_prefix}:{owner}"])
+        token, record = await self.store.get_many([f"ns:{owner}", self._record_key(owner)])
         if token is None or record is None:
             return None
-        value = await self.store.get(key_under(f"{owner}:{token.decode()}"))
+        value = await self.store.get(key_under(self._under_token(owner, token)))
         if value is None or value.startswith(LEASE_PREFIX):
             return None
         return record, value
 
     async def set_owner_record(self, owner: object, record: bytes) -> None:
-        await self.set(f"{self._record_prefix}:{owner}", record, "low_change")
+        await self.set(self._record_key(owner), record, "low_change")
 
     async def forget_owner_record(self, owner: object) -> None:
         """Call after a change to the owner's own record commits (password, email, sign-out)."""
-        await self.invalidate(owner, f"{self._record_prefix}:{owner}")
+        await self.invalidate(owner, self._record_key(owner))
 
     async def namespace(self, owner: object) -> str:
         """The key prefix for `owner`'s entries, valid until the next invalidation."""
@@ -178,6 +178,14 @@ class Cache:
             token = secrets.token_hex(8).encode()
             if not await self.store.set(key, token, self.ttl("low_change"), if_absent=True):
                 token = await self.store.get(key) or token
+        return self._under_token(owner, token)
+
+    def _record_key(self, owner: object) -> str:
+        return f"{self._record_prefix}:{owner}"
+
+    @staticmethod
+    def _under_token(owner: object, token: bytes) -> str:
+        """The namespace of `owner`'s entries under the token read from `ns:<owner>`."""
         return f"{owner}:{token.decode()}"
 
     async def invalidate(self, owner: object, *keys: str) -> None:
