@@ -107,6 +107,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         batches=settings.redis_url is not None,  # in process, counting costs no round trip
     )
     metrics.forget_dead_workers()
+    app.state.pings = health.Pings()
     background.append(
         asyncio.create_task(health.watch_dependencies(app.state, settings.dependency_check_seconds))
     )
@@ -127,6 +128,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         # Stopped before the engine goes: nothing may be left holding a connection.
         await stop_tasks(background)
+        await app.state.pings.close()  # let a ping end: cancelled halfway, it may never end
         await job_queue.aclose()
         await app.state.engine.dispose()
         if app.state.read_replica is not None:

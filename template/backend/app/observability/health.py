@@ -2,10 +2,10 @@
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Literal
 
-import anyio
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -66,12 +66,62 @@ async def prometheus_metrics() -> Response:
     return Response(body, media_type=content_type)
 
 
+class Pings:
+    """Each dependency's ping, one at a time. A check waits `timeout_seconds` for it, then counts
+    the dependency down but leaves the ping to finish: cancelled halfway, SQLAlchemy's close of an
+    aiosqlite connection can wait forever, and so would a shutdown (or test run) waiting for it."""
+
+    def __init__(self, timeout_seconds: float = CHECK_TIMEOUT_SECONDS) -> None:
+        self.timeout_seconds = timeout_seconds
+        self._running: dict[str, asyncio.Task[object]] = {}
+
+    async def check(self, name: str, ping: Callable[[], Awaitable[object]]) -> CheckStatus:
+        """Whether `name` answers ("ok" or "unavailable"), with its dependency_up gauge set. A
+        ping still running from an earlier check is waited for again rather than doubled."""
+        task = self._running.get(name)
+        if task is None:
+            task = self._running[name] = asyncio.ensure_future(ping())
+            task.add_done_callback(partial(self._ended, name))
+        done, _ = await asyncio.wait({task}, timeout=self.timeout_seconds)
+        if not done:
+            error: BaseException | None = TimeoutError(f"no answer within {self.timeout_seconds} s")
+        elif task.cancelled():  # by close(), at shutdown
+            error = asyncio.CancelledError()
+        else:
+            error = task.exception()
+        if error is not None:
+            logger.warning("Readiness: %s unavailable: %r", name, error, extra={"dependency": name})
+            metrics.DEPENDENCY_UP.labels(name).set(0)
+            return "unavailable"
+        metrics.DEPENDENCY_UP.labels(name).set(1)
+        return "ok"
+
+    async def close(self, within_seconds: float = 5.0) -> None:
+        """At shutdown: wait for the pings still running, for at most `within_seconds`, and
+        only then cancel what is left."""
+        running = dict(self._running)
+        if not running:
+            return
+        await asyncio.wait(running.values(), timeout=within_seconds)
+        for name, task in running.items():
+            if not task.done():
+                logger.error("The ping of %s did not end within %s s", name, within_seconds)
+                task.cancel()
+
+    def _ended(self, name: str, task: asyncio.Task[object]) -> None:
+        if self._running.get(name) is task:
+            del self._running[name]
+        if not task.cancelled():
+            task.exception()  # retrieved: the check that waited for it logged it
+
+
 async def check_dependencies(state: State) -> dict[str, CheckStatus]:
     """Ping the database and Redis; sets the dependency_up gauges the alerts watch."""
-    database = await _check("database", _ping_database(state.engine))
+    pings: Pings = state.pings
+    database = await pings.check("database", partial(_ping_database, state.engine))
     if state.redis is None:
         return {"database": database, "redis": "not configured"}
-    redis = await _check("redis", state.redis.ping())
+    redis = await pings.check("redis", state.redis.ping)
     return {"database": database, "redis": "degraded" if redis == "unavailable" else redis}
 
 
@@ -86,15 +136,3 @@ async def watch_dependencies(state: State, interval_seconds: float) -> None:
 async def _ping_database(engine: AsyncEngine) -> None:
     async with engine.connect() as connection:
         await connection.execute(text("SELECT 1"))
-
-
-async def _check(name: str, probe: Awaitable[object]) -> CheckStatus:
-    try:
-        with anyio.fail_after(CHECK_TIMEOUT_SECONDS):
-            await probe
-    except Exception as error:  # any failure means "not ready"
-        logger.warning("Readiness: %s unavailable: %r", name, error, extra={"dependency": name})
-        metrics.DEPENDENCY_UP.labels(name).set(0)
-        return "unavailable"
-    metrics.DEPENDENCY_UP.labels(name).set(1)
-    return "ok"

@@ -1,13 +1,16 @@
 import asyncio
+import sqlite3
 import time
+from pathlib import Path
 
 import pytest
 from httpx import AsyncClient
 from sqlalchemy import text
 
 from app.core.config import DbPool
-from app.observability import metrics
-from tests.conftest import MakeApp, MakeClient
+from app.core.db import create_engine
+from app.observability import health, metrics
+from tests.conftest import MakeApp, MakeClient, make_settings
 from tests.utils import API, closed_port, database_starting_up, metric, signup
 
 pytestmark = pytest.mark.anyio
@@ -72,6 +75,33 @@ async def test_dependency_gauges_are_fresh_without_any_readiness_call(
                 break
             await asyncio.sleep(0.1)
         assert up == (1 if database == "reachable" else 0)
+
+
+async def test_a_check_that_stops_waiting_leaves_the_ping_to_finish(tmp_path: Path) -> None:
+    """A database slower than the check counts as down, but its ping is not cancelled halfway:
+    SQLAlchemy's close of a cancelled aiosqlite connection could then wait forever, and the test
+    run's event loop with it (a CI run hung so, on a busy machine)."""
+    path = tmp_path / "busy.sqlite3"
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("CREATE TABLE t (x INTEGER)")
+    writer.execute("BEGIN EXCLUSIVE")  # readers wait for this writer (SQLite's busy timeout)
+    engine = create_engine(make_settings(database_url=f"sqlite+aiosqlite:///{path}"))
+
+    async def ping() -> None:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT count(*) FROM t"))
+
+    before = asyncio.all_tasks()
+    pings = health.Pings(timeout_seconds=0.2)
+    try:
+        assert await pings.check("database", ping) == "unavailable"
+        writer.rollback()  # the database answers again
+        await pings.close(within_seconds=10)
+        assert await pings.check("database", ping) == "ok"
+    finally:
+        writer.close()
+        await engine.dispose()
+    assert asyncio.all_tasks() - before == set()
 
 
 async def test_database_unreachable_is_503_with_retry_after(make_client: MakeClient) -> None:
