@@ -30,6 +30,7 @@ from urllib.parse import parse_qsl
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.security.utils import get_authorization_scheme_param
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -149,8 +150,8 @@ def bearer_token(scope: Scope) -> str | None:
     """The request's bearer token, read as FastAPI's OAuth2PasswordBearer reads it."""
     for name, value in scope["headers"]:
         if name == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+            scheme, token = get_authorization_scheme_param(value.decode("latin-1"))
+            return token if scheme.lower() == "bearer" and token else None
     return None
 
 
